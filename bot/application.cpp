@@ -1,0 +1,109 @@
+#include "bot/application.hpp"
+
+#include "bot/config.hpp"
+#include "bot/console.hpp"
+#include "commands/policy.hpp"
+#include "commands/time_text.hpp"
+#include "storage/migrations.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+namespace asio = boost::asio;
+
+namespace releasebot::bot {
+
+namespace {
+
+bool has_env(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0';
+}
+
+}  // namespace
+
+int run_application(const application_options& options) {
+  try {
+    const auto config_file = find_configuration(options.config_path, options.executable);
+    auto config = load_configuration(config_file);
+    if (!options.database_path.empty()) config.database = options.database_path;
+    const auto rules = commands::load_policy(config.policy_file);
+    if (!options.time_zone.empty() && !commands::is_known_zone(options.time_zone)) {
+      std::cerr << "releasebot: unknown time zone '" << options.time_zone << "' — use an IANA name like Australia/Adelaide\n";
+      return 2;
+    }
+
+    auto db = storage::database::open(config.database);
+    storage::migrate(db);
+
+    commands::engine engine{db, rules, {config.admins, config.default_time_zone, config.release_channels}};
+    dispatcher dispatch{db, engine, [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }};
+
+    if (options.mode == "run") {
+      const bool slack = has_env("SLACK_APP_TOKEN") && has_env("SLACK_BOT_TOKEN");
+      const bool teams = has_env("MICROSOFT_APP_ID") && has_env("MICROSOFT_APP_PASSWORD");
+      if (!slack && !teams) {
+        std::cerr << "releasebot: no Slack (SLACK_APP_TOKEN, SLACK_BOT_TOKEN) or Teams (MICROSOFT_APP_ID, "
+                     "MICROSOFT_APP_PASSWORD) credentials — serving the console only\n";
+      } else {
+        std::cerr << "releasebot: platform credentials found, but this build connects to no platform yet "
+                     "(Slack and Teams adapters are not built) — serving the console only\n";
+      }
+    }
+
+    std::string user = options.as_user;
+    if (user.empty()) user = config.admins.empty() ? "console" : config.admins.front();
+    if (!user.empty() && user.front() == '@') user.erase(0, 1);
+    const bool interactive = ::isatty(STDIN_FILENO) != 0;
+
+    console_outbox_printer printer{db, std::cout};
+    console_session session{dispatch, printer, {user, options.time_zone, interactive}, std::cout};
+    if (interactive) {
+      const bool admin = std::find(config.admins.begin(), config.admins.end(), user) != config.admins.end();
+      std::cout << "releasebot " << RELEASEBOT_VERSION << " — console on " << config.database.string()
+                << " (policy " << config.policy_file.string() << ")\n"
+                << "You are " << user << (admin ? " (admin)" : "") << ". /as NAME switches, /quit leaves, help lists commands.\n";
+    }
+    // Anything left undelivered by an earlier run goes out first.
+    printer.deliver_pending(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+
+    asio::io_context loop{1};
+    asio::signal_set signals{loop, SIGINT, SIGTERM};
+    signals.async_wait([&loop](const boost::system::error_code& error, int signal) {
+      if (!error) spdlog::info("signal {} — stopping", signal);
+      loop.stop();
+    });
+    asio::co_spawn(loop, session.run(), [&](std::exception_ptr failure) {
+      if (failure) {
+        try {
+          std::rethrow_exception(failure);
+        } catch (const std::exception& error) {
+          spdlog::error("console stopped: {}", error.what());
+        }
+      }
+      signals.cancel();
+      loop.stop();
+    });
+    loop.run();
+    return 0;
+  } catch (const config_error& error) {
+    std::cerr << "releasebot: configuration: " << error.what() << '\n';
+  } catch (const commands::policy_error& error) {
+    std::cerr << "releasebot: policy: " << error.what() << '\n';
+  } catch (const storage::database_error& error) {
+    std::cerr << "releasebot: database: " << error.what() << '\n';
+  } catch (const std::exception& error) {
+    std::cerr << "releasebot: " << error.what() << '\n';
+  }
+  return 1;
+}
+
+}  // namespace releasebot::bot

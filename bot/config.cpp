@@ -1,0 +1,111 @@
+#include "bot/config.hpp"
+
+#include "commands/time_text.hpp"
+
+#include <toml++/toml.h>
+
+#include <cstdlib>
+#include <set>
+
+namespace releasebot::bot {
+
+namespace {
+
+[[noreturn]] void fail(const std::filesystem::path& file, const toml::source_region& where, std::string_view key,
+                       std::string_view problem) {
+  throw config_error{file.string() + ":" + std::to_string(where.begin.line) + ": " + std::string{key} + ": " +
+                     std::string{problem}};
+}
+
+std::string read_string(const std::filesystem::path& file, const toml::table& table, std::string_view table_name,
+                        std::string_view key, std::string fallback) {
+  const auto* node = table.get(key);
+  if (node == nullptr) return fallback;
+  const auto* value = node->as_string();
+  if (value == nullptr) fail(file, node->source(), std::string{table_name} + "." + std::string{key}, "must be a string");
+  return value->get();
+}
+
+void reject_unknown_keys(const std::filesystem::path& file, const toml::table& table, std::string_view table_name,
+                         const std::set<std::string_view>& known) {
+  for (const auto& [key, node] : table) {
+    if (known.count(key.str()) == 0) {
+      fail(file, node.source(), std::string{table_name} + (table_name.empty() ? "" : ".") + std::string{key.str()},
+           "unknown key — check its spelling against deploy/releasebot.toml");
+    }
+  }
+}
+
+}  // namespace
+
+configuration load_configuration(const std::filesystem::path& file) {
+  toml::table root;
+  try {
+    root = toml::parse_file(file.string());
+  } catch (const toml::parse_error& error) {
+    throw config_error{file.string() + ":" + std::to_string(error.source().begin.line) + ": " +
+                       std::string{error.description()}};
+  }
+  configuration config;
+  config.source = file;
+  reject_unknown_keys(file, root, "", {"bot", "access", "console", "slack", "teams", "http"});
+  const auto table_of = [&](std::string_view name) -> const toml::table* {
+    const auto* node = root.get(name);
+    if (node == nullptr) return nullptr;
+    if (!node->is_table()) fail(file, node->source(), name, "must be a table like [" + std::string{name} + "]");
+    return node->as_table();
+  };
+  static const toml::table empty;
+  const auto& bot = table_of("bot") ? *table_of("bot") : empty;
+  reject_unknown_keys(file, bot, "bot", {"database", "policy", "default_time_zone"});
+  config.database = read_string(file, bot, "bot", "database", "releasebot.db");
+  const auto policy = read_string(file, bot, "bot", "policy", "policy.toml");
+  config.policy_file = std::filesystem::absolute(file).parent_path() / policy;
+  config.default_time_zone = read_string(file, bot, "bot", "default_time_zone", "UTC");
+  if (!commands::is_known_zone(config.default_time_zone)) {
+    fail(file, bot.source(), "bot.default_time_zone",
+         "unknown time zone '" + config.default_time_zone + "' — use an IANA name like Australia/Adelaide");
+  }
+  if (const auto* access = table_of("access")) {
+    reject_unknown_keys(file, *access, "access", {"admins"});
+    if (const auto* node = access->get("admins")) {
+      const auto* list = node->as_array();
+      if (list == nullptr) fail(file, node->source(), "access.admins", "must be a list of user ids, like [\"U024BE7LH\"]");
+      for (const auto& item : *list) {
+        const auto* id = item.as_string();
+        if (id == nullptr || id->get().empty()) fail(file, item.source(), "access.admins", "each admin must be a user id string");
+        config.admins.push_back(id->get());
+      }
+    }
+  }
+  for (const auto* platform : {"console", "slack", "teams"}) {
+    if (const auto* table = table_of(platform)) {
+      reject_unknown_keys(file, *table, platform, {"release_channel"});
+      config.release_channels[platform] = read_string(file, *table, platform, "release_channel", "");
+    }
+  }
+  if (const auto* http = table_of("http")) {
+    reject_unknown_keys(file, *http, "http", {"listen"});
+    config.http_listen = read_string(file, *http, "http", "listen", config.http_listen);
+  }
+  return config;
+}
+
+std::filesystem::path find_configuration(const std::string& explicit_path, const std::filesystem::path& executable) {
+  if (!explicit_path.empty()) return explicit_path;
+  if (const char* from_env = std::getenv("RELEASEBOT_CONFIG"); from_env != nullptr && *from_env != '\0') {
+    return from_env;
+  }
+  const std::filesystem::path candidates[] = {
+      "deploy/releasebot.toml",
+      executable.parent_path() / "../share/releasebot/releasebot.toml",
+      std::filesystem::path{RELEASEBOT_SOURCE_DIR} / "deploy/releasebot.toml",
+  };
+  for (const auto& candidate : candidates) {
+    std::error_code ignored;
+    if (std::filesystem::is_regular_file(candidate, ignored)) return candidate;
+  }
+  throw config_error{"no configuration found — pass --config FILE (the shipped one is deploy/releasebot.toml)"};
+}
+
+}  // namespace releasebot::bot

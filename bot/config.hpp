@@ -1,0 +1,33 @@
+// The bot's configuration: a TOML file for settings, the environment for secrets.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace releasebot::bot {
+
+class config_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+struct configuration {
+  std::filesystem::path source;         // the file it came from
+  std::filesystem::path database = "releasebot.db";
+  std::filesystem::path policy_file;    // absolute, resolved against the config file's folder
+  std::string default_time_zone = "UTC";
+  std::vector<std::string> admins;
+  std::map<std::string, std::string> release_channels;  // platform → channel
+  std::string http_listen = "127.0.0.1:3978";
+};
+
+// Reads and validates; every problem is a config_error naming the file, the key and the fix.
+configuration load_configuration(const std::filesystem::path& file);
+
+// --config, else $RELEASEBOT_CONFIG, else ./deploy/releasebot.toml, the installed copy, the source tree's.
+std::filesystem::path find_configuration(const std::string& explicit_path, const std::filesystem::path& executable);
+
+}  // namespace releasebot::bot

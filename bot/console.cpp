@@ -1,0 +1,109 @@
+#include "bot/console.hpp"
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/as_tuple.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <regex>
+
+namespace asio = boost::asio;
+
+namespace releasebot::bot {
+
+std::string console_mentions_to_neutral(std::string_view text) {
+  static const std::regex console_mention{R"((^|[\s(])@([A-Za-z0-9][A-Za-z0-9._-]*))"};
+  return std::regex_replace(std::string{text}, console_mention, "$1<@$2>");
+}
+
+console_session::console_session(dispatcher& dispatch, console_outbox_printer& printer, console_options options,
+                                 std::ostream& out)
+    : dispatch_{dispatch}, printer_{printer}, options_{std::move(options)}, out_{out} {
+  session_id_ = std::to_string(::getpid()) + "-" +
+                std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+}
+
+void console_session::prompt() {
+  if (options_.interactive) {
+    out_ << options_.user << "> ";
+    out_.flush();
+  }
+}
+
+bool console_session::handle_line(std::string line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  const auto first = line.find_first_not_of(" \t");
+  if (first == std::string::npos || line[first] == '#') return true;
+  line.erase(0, first);
+  if (line == "/quit" || line == "/exit") return false;
+  if (line.rfind("/as", 0) == 0) {
+    auto name = line.substr(3);
+    name.erase(0, name.find_first_not_of(' '));
+    if (!name.empty() && name.front() == '@') name.erase(0, 1);
+    if (name.empty() || name.find(' ') != std::string::npos) {
+      out_ << "usage: /as NAME — act as another user\n";
+    } else {
+      options_.user = name;
+      out_ << "You are now " << name << ".\n";
+    }
+    return true;
+  }
+  if (line.front() == '/') {
+    out_ << "Console commands: /as NAME, /quit. Everything else is a command for the bot — say help.\n";
+    return true;
+  }
+  inbound event;
+  event.platform = "console";
+  event.event_id = session_id_ + "-" + std::to_string(++line_number_);
+  event.user = options_.user;
+  event.channel = "console";
+  event.time_zone = options_.time_zone;
+  event.text = console_mentions_to_neutral(line);
+  const auto result = dispatch_.dispatch(event);
+  out_ << render_plain(result.reply) << '\n';
+  out_.flush();
+  printer_.deliver_pending(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+  return true;
+}
+
+asio::awaitable<void> console_session::run() {
+  struct stat info {};
+  const bool regular_file = ::fstat(STDIN_FILENO, &info) == 0 && S_ISREG(info.st_mode);
+  prompt();
+  if (regular_file) {
+    // epoll cannot wait on regular files; a file on stdin is read directly.
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      if (!handle_line(line)) co_return;
+      prompt();
+    }
+    co_return;
+  }
+  asio::posix::stream_descriptor input{co_await asio::this_coro::executor, ::dup(STDIN_FILENO)};
+  asio::streambuf buffer{64 * 1024};
+  while (true) {
+    auto [error, length] = co_await asio::async_read_until(input, buffer, '\n', asio::as_tuple(asio::use_awaitable));
+    if (error && buffer.size() == 0) break;  // end of input
+    std::string line;
+    std::istream stream{&buffer};
+    if (error) {
+      line.assign(asio::buffers_begin(buffer.data()), asio::buffers_end(buffer.data()));
+      buffer.consume(buffer.size());
+    } else {
+      std::getline(stream, line);
+    }
+    (void)length;
+    if (!handle_line(std::move(line))) break;
+    if (error) break;
+    prompt();
+  }
+  if (options_.interactive) out_ << '\n';
+}
+
+}  // namespace releasebot::bot

@@ -1,0 +1,85 @@
+#include "bot/dispatcher.hpp"
+
+#include "commands/parser.hpp"
+#include "storage/processed_events.hpp"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+namespace releasebot::bot {
+
+namespace {
+
+commands::message error_message(std::string_view problem, std::string_view usage = {}) {
+  commands::message_builder out{commands::message_kind::error};
+  out.text(problem);
+  if (!usage.empty()) out.line().text("usage: ").code(usage);
+  return out.build();
+}
+
+std::variant<commands::command, commands::parse_error> command_of(const inbound& event) {
+  if (event.action) {
+    const bool approve = event.action->action_id == "signoff_approve";
+    if (!approve && event.action->action_id != "signoff_reject") {
+      return commands::parse_error{"that button is not one of mine", {}};
+    }
+    std::int64_t request_id = 0;
+    const auto& value = event.action->value;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), request_id);
+    if (error != std::errc{} || end != value.data() + value.size()) return commands::parse_error{"that button carries no request", {}};
+    return commands::command{commands::click_command{request_id, approve}};
+  }
+  auto parsed = commands::parse(event.text);
+  return parsed;
+}
+
+}  // namespace
+
+dispatcher::dispatcher(storage::database& db, commands::engine& engine, clock_function now)
+    : db_{db}, engine_{engine}, now_{std::move(now)} {}
+
+dispatch_result dispatcher::dispatch(const inbound& event) {
+  dispatch_result result;
+  try {
+    storage::transaction tx{db_};
+    storage::processed_events seen{db_};
+    if (const auto stored = seen.stored_reply(event.platform, event.event_id)) {
+      const auto json = nlohmann::json::parse(*stored);
+      result.reply = json.at("reply").get<commands::message>();
+      result.make_public = json.value("public", false);
+      result.duplicate = true;
+      spdlog::info("event {}/{} was already applied; answering from the stored reply", event.platform, event.event_id);
+      return result;
+    }
+    auto command = command_of(event);
+    if (const auto* problem = std::get_if<commands::parse_error>(&command)) {
+      result.reply = error_message(problem->problem, problem->usage);
+      result.refused = true;
+      return result;
+    }
+    const commands::request from{event.platform, event.event_id, event.user, event.channel,
+                                 event.thread,   event.time_zone, now_()};
+    auto outcome = engine_.execute(from, std::get<commands::command>(command));
+    result.reply = std::move(outcome.reply);
+    result.make_public = outcome.make_public;
+    if (outcome.changed) {
+      seen.record(event.platform, event.event_id,
+                  nlohmann::json{{"reply", result.reply}, {"public", result.make_public}}.dump(), from.now);
+      tx.commit();
+      result.changed = true;
+    }
+    // A query wrote nothing; the transaction rolls back on leaving this scope.
+  } catch (const commands::command_refused& refusal) {
+    result.reply = error_message(refusal.what());
+    result.refused = true;
+  } catch (const std::exception& failure) {
+    spdlog::error("event {}/{} from {} failed: {}", event.platform, event.event_id, event.user, failure.what());
+    result.reply = error_message("something went wrong on my side and nothing was changed — try again in a moment");
+    result.refused = true;
+  }
+  return result;
+}
+
+}  // namespace releasebot::bot

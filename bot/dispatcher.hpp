@@ -1,0 +1,37 @@
+// Turns an inbound event into exactly one applied command: de-duplicates, parses, runs the
+// handler, and commits state, audit, outbox and the event id in one transaction.
+#pragma once
+
+#include "bot/inbound.hpp"
+#include "commands/engine.hpp"
+#include "commands/message.hpp"
+#include "storage/database.hpp"
+
+#include <chrono>
+#include <functional>
+
+namespace releasebot::bot {
+
+struct dispatch_result {
+  commands::message reply;
+  bool refused = false;      // nothing changed: parse error, refusal or failure
+  bool duplicate = false;    // the event was applied before; reply is the stored one
+  bool changed = false;      // this delivery committed a change
+  bool make_public = false;
+};
+
+class dispatcher {
+public:
+  using clock_function = std::function<std::chrono::sys_seconds()>;
+
+  dispatcher(storage::database& db, commands::engine& engine, clock_function now);
+
+  dispatch_result dispatch(const inbound& event);
+
+private:
+  storage::database& db_;
+  commands::engine& engine_;
+  clock_function now_;
+};
+
+}  // namespace releasebot::bot

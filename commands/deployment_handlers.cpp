@@ -1,0 +1,155 @@
+// Handlers for deployments along the type's path, and incidents caused by a release.
+#include "commands/release_view.hpp"
+
+#include <algorithm>
+
+namespace releasebot::commands {
+
+namespace {
+
+// Pre-production deployments are recorded from this stage on.
+constexpr std::string_view first_deploying_stage = "regression";
+
+void require_may_start(handler_context& ctx, storage::release_record& release, const release_type_definition& type,
+                       const release_snapshot& snapshot, const std::string& environment) {
+  const auto at = std::find(type.path.begin(), type.path.end(), environment);
+  if (at != type.path.begin()) {
+    const auto& previous = *(at - 1);
+    const auto* before = latest_deployment(snapshot, previous);
+    if (before == nullptr || before->outcome != "succeeded") {
+      ctx.refuse(environment + " comes after " + previous + ", which has " +
+                 (before == nullptr ? std::string{"not been deployed"} : before->outcome) + " — deploy " +
+                 release.version + " " + previous + " start first");
+    }
+  }
+  if (const auto* current = latest_deployment(snapshot, environment)) {
+    if (current->outcome == "running") ctx.refuse(release.version + " is already deploying to " + environment);
+    if (current->outcome == "succeeded") ctx.refuse(release.version + " already succeeded on " + environment);
+  }
+  if (ctx.rules.find_stage(first_deploying_stage) != nullptr &&
+      !stage_reached(ctx.rules, release, first_deploying_stage)) {
+    ctx.refuse(release.version + " is in " + release.stage + "; deployments are recorded from " +
+               std::string{first_deploying_stage} + " on");
+  }
+  const auto* deploying = deployment_stage(ctx.rules);
+  if (environment == ctx.rules.production_environment && deploying != nullptr &&
+      !stage_reached(ctx.rules, release, deploying->id) && !type.retroactive_signoffs) {
+    ctx.refuse(ctx.rules.production_environment + " needs " + release.version + " in the " + deploying->id +
+               " stage (it is in " + release.stage + ") — advance " + release.version + " first");
+  }
+}
+
+// An emergency goes to production before its gates: it jumps to the deployment stage, audited.
+void jump_to_deployment_stage(handler_context& ctx, storage::release_record& release, const release_type_definition& type) {
+  const auto* deploying = deployment_stage(ctx.rules);
+  if (deploying == nullptr || stage_reached(ctx.rules, release, deploying->id)) return;
+  if (std::find(type.stages.begin(), type.stages.end(), deploying->id) == type.stages.end()) return;
+  const std::string from_stage = release.stage;
+  ctx.releases.leave_stage(release.id, from_stage, ctx.from.now, ctx.from.user,
+                           std::string{"emergency deployment to production"});
+  ctx.releases.enter_stage(release.id, deploying->id, ctx.from.now);
+  ctx.releases.set_stage(release.id, deploying->id);
+  release.stage = deploying->id;
+  ctx.audit(&release, "advance_emergency", {{"from", from_stage}, {"to", deploying->id}});
+}
+
+std::int64_t minutes_between(storage::instant from, storage::instant to) {
+  const auto seconds = (to - from).count();
+  return seconds <= 0 ? 0 : (seconds + 59) / 60;
+}
+
+}  // namespace
+
+outcome handle(handler_context& ctx, const deploy_command& cmd) {
+  auto release = ctx.resolve_active(cmd.version);
+  ctx.require_permission("deploy", &release);
+  const auto& type = ctx.type_of(release);
+  if (std::find(type.path.begin(), type.path.end(), cmd.environment) == type.path.end()) {
+    ctx.refuse(cmd.environment + " is not on " + release.version + "'s path (" + join_words(type.path, " → ") + ")");
+  }
+  const auto snapshot = load_snapshot(ctx, release);
+  const auto* current = latest_deployment(snapshot, cmd.environment);
+  message_builder announcement{message_kind::announcement};
+  message_builder reply;
+  bool broadcast = true;
+
+  if (cmd.action == "start") {
+    require_may_start(ctx, release, type, snapshot, cmd.environment);
+    if (cmd.environment == ctx.rules.production_environment) jump_to_deployment_stage(ctx, release, type);
+    storage::deployment_record deployment;
+    deployment.environment = cmd.environment;
+    deployment.started_by = ctx.from.user;
+    deployment.started_at = ctx.from.now;
+    if (cmd.downtime_minutes) deployment.estimated_downtime = *cmd.downtime_minutes;
+    ctx.releases.start_deployment(release.id, deployment);
+    ctx.audit(&release, "deploy_start",
+              {{"environment", cmd.environment},
+               {"estimated_downtime", cmd.downtime_minutes ? nlohmann::json(*cmd.downtime_minutes) : nullptr}});
+    announcement.text("🚚 Deployment of ").strong(release.version).text(" to ").strong(cmd.environment);
+    announcement.text(" started by ").mention(ctx.from.user);
+    announcement.text(cmd.downtime_minutes ? " — estimated downtime " + std::to_string(*cmd.downtime_minutes) + " min"
+                                           : " — no downtime estimate given");
+    const auto roles = signoff_roles(ctx.rules, load_snapshot(ctx, release));
+    std::vector<std::string> owed;
+    for (const auto& role : roles) {
+      if (role.state != "approved" && cmd.environment == ctx.rules.production_environment) owed.push_back(role.role);
+    }
+    if (!owed.empty()) announcement.line().text("Sign-offs owed retroactively: " + join_words(owed));
+    reply.text("Deployment of ").strong(release.version).text(" to " + cmd.environment + " started.");
+  } else {
+    if (current == nullptr || (current->outcome != "running" && !(cmd.action == "rollback" && current->outcome == "succeeded"))) {
+      ctx.refuse(release.version + " has no deployment to " + cmd.environment + " in progress — deploy " +
+                 release.version + " " + cmd.environment + " start first");
+    }
+    if (cmd.action == "step") {
+      ctx.releases.add_deployment_step(current->id, {cmd.text, ctx.from.user, ctx.from.now});
+      ctx.audit(&release, "deploy_step", {{"environment", cmd.environment}, {"text", cmd.text}});
+      announcement.text("🔧 ").strong(release.version).text(" → " + cmd.environment + ": ").user_text(cmd.text);
+      announcement.text(" (").mention(ctx.from.user).text(")");
+      broadcast = false;
+      reply.text("Posted the step to ").strong(release.version).text("'s thread.");
+    } else if (cmd.action == "done") {
+      const auto actual = cmd.downtime_minutes ? std::int64_t{*cmd.downtime_minutes}
+                                               : minutes_between(current->started_at, ctx.from.now);
+      ctx.releases.finish_deployment(current->id, "succeeded", ctx.from.now, actual, "");
+      ctx.audit(&release, "deploy_done", {{"environment", cmd.environment}, {"actual_downtime", actual}});
+      announcement.text("✅ ").strong(release.version).text(" is deployed to ").strong(cmd.environment);
+      announcement.text(" — downtime " + std::to_string(actual) + " min");
+      if (current->estimated_downtime) {
+        announcement.text(" (estimated " + std::to_string(*current->estimated_downtime) + " min)");
+      }
+      reply.text("Recorded ").strong(release.version).text(" on " + cmd.environment + " as succeeded.");
+    } else {
+      const bool rollback = cmd.action == "rollback";
+      const auto actual = current->actual_downtime ? *current->actual_downtime
+                                                   : minutes_between(current->started_at, ctx.from.now);
+      ctx.releases.finish_deployment(current->id, rollback ? "rolled_back" : "failed", ctx.from.now, actual, cmd.text);
+      ctx.audit(&release, rollback ? "deploy_rollback" : "deploy_failed",
+                {{"environment", cmd.environment}, {"reason", cmd.text}});
+      announcement.text(rollback ? "⏪ " : "🔥 ").strong(release.version).text(" on ").strong(cmd.environment);
+      announcement.text(rollback ? " was rolled back: " : " failed: ").user_text(cmd.text).line();
+      announcement.text("Later environments are blocked until " + cmd.environment + " succeeds.");
+      reply.text("Recorded the " + std::string{rollback ? "rollback" : "failure"} + " of ")
+          .strong(release.version)
+          .text(" on " + cmd.environment + ".");
+    }
+  }
+  ctx.announce_in_thread(release, announcement.build(), broadcast);
+  return changed_reply(reply.build());
+}
+
+outcome handle(handler_context& ctx, const incident_command& cmd) {
+  auto release = ctx.resolve(cmd.version);
+  if (release.state == "cancelled") ctx.refuse(release.version + " was cancelled — it cannot have caused an incident");
+  ctx.releases.add_incident(release.id, {cmd.severity, cmd.description, ctx.from.user, ctx.from.now});
+  ctx.audit(&release, "incident", {{"severity", cmd.severity}, {"description", cmd.description}});
+  message_builder announcement{message_kind::announcement};
+  announcement.text("🚨 " + cmd.severity + " incident on ").strong(release.version).text(" reported by ");
+  announcement.mention(ctx.from.user).text(": ").user_text(cmd.description);
+  ctx.announce_in_thread(release, announcement.build(), true);
+  message_builder reply;
+  reply.text("Recorded a " + cmd.severity + " incident on ").strong(release.version).text(".");
+  return changed_reply(reply.build());
+}
+
+}  // namespace releasebot::commands

@@ -1,0 +1,209 @@
+#include "commands/engine.hpp"
+
+#include "commands/handler_context.hpp"
+#include "commands/parser.hpp"
+#include "commands/time_text.hpp"
+#include "commands/version.hpp"
+
+#include <algorithm>
+
+namespace releasebot::commands {
+
+std::string join_words(const std::vector<std::string>& words, std::string_view separator) {
+  std::string text;
+  for (const auto& word : words) {
+    if (!text.empty()) text += separator;
+    text += word;
+  }
+  return text;
+}
+
+engine::engine(storage::database& db, const policy& rules, engine_settings settings)
+    : db_{db}, rules_{rules}, settings_{std::move(settings)} {}
+
+outcome engine::execute(const request& from, const command& what) {
+  handler_context ctx{*this, from};
+  auto result = std::visit([&ctx](const auto& cmd) { return handle(ctx, cmd); }, what);
+  result.changed = result.changed || ctx.changed;
+  return result;
+}
+
+handler_context::handler_context(engine& owner, const request& from_)
+    : from{from_},
+      rules{owner.rules()},
+      settings{owner.settings()},
+      releases{owner.db()},
+      audit_trail{owner.db()},
+      outbox{owner.db()},
+      grants{owner.db()} {}
+
+void handler_context::refuse(std::string problem) const { throw command_refused{std::move(problem)}; }
+
+bool handler_context::is_admin(std::string_view user) const {
+  return std::find(settings.admins.begin(), settings.admins.end(), user) != settings.admins.end();
+}
+
+std::vector<std::string> handler_context::roles_of(std::string_view user) { return grants.roles_of(user); }
+
+bool handler_context::holds(std::string_view user, std::string_view role) {
+  const auto roles = roles_of(user);
+  return std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
+bool handler_context::is_coordinator_of(const storage::release_record& release) {
+  return release.coordinator == from.user || holds(from.user, rules.coordinator_role);
+}
+
+void handler_context::require_permission(std::string_view family, const storage::release_record* release) {
+  if (is_admin(from.user)) return;
+  const auto* rule = rules.find_permission(family);
+  if (rule == nullptr) return;  // not listed in the policy: open to everyone
+  const auto mine = roles_of(from.user);
+  for (const auto& role : rule->roles) {
+    if (std::find(mine.begin(), mine.end(), role) != mine.end()) return;
+  }
+  if (release != nullptr && rule->release_coordinator_may && release->coordinator == from.user) return;
+  std::string who = join_words(rule->roles, ", ");
+  if (rule->release_coordinator_may) who += (who.empty() ? "" : ", ") + std::string{"the release's coordinator"};
+  if (who.empty()) who = "admins";
+  refuse("only " + who + " can " + std::string{family} + (release != nullptr ? " " + release->version : "") +
+         "; you hold: " + (mine.empty() ? std::string{"no role"} : join_words(mine)));
+}
+
+storage::release_record handler_context::resolve(std::string_view version_text) {
+  if (const auto exact = parse_version(version_text)) {
+    if (auto found = releases.find_by_version(exact->to_string())) return *found;
+    refuse("there is no release " + exact->to_string() + " — say list all to see them");
+  }
+  const auto prefix = parse_version_prefix(version_text);
+  if (!prefix) refuse("'" + std::string{version_text} + "' is not a version — write it like 4.2.0 or v4.2");
+  std::vector<storage::release_record> matches;
+  for (auto& release : releases.all()) {
+    if (release.state == "active" &&
+        matches_prefix(version{release.major, release.minor, release.patch}, *prefix)) {
+      matches.push_back(std::move(release));
+    }
+  }
+  if (matches.empty()) refuse("no active release matches " + std::string{version_text} + " — say list to see them");
+  if (matches.size() > 1) {
+    std::vector<std::string> names;
+    for (auto it = matches.rbegin(); it != matches.rend(); ++it) names.push_back(it->version);
+    std::string list = join_words(std::vector<std::string>(names.begin(), names.end() - 1));
+    refuse(std::string{version_text} + " matches " + list + " and " + names.back() + " — say which");
+  }
+  return matches.front();
+}
+
+storage::release_record handler_context::resolve_active(std::string_view version_text) {
+  auto release = resolve(version_text);
+  if (release.state != "active") {
+    refuse(release.version + " is " + release.state + " — nothing more can be recorded on it");
+  }
+  return release;
+}
+
+const release_type_definition& handler_context::type_of(const storage::release_record& release) const {
+  if (const auto* type = rules.find_type(release.type)) return *type;
+  refuse(release.version + " has type " + release.type + ", which the policy no longer defines — add it back to " +
+         rules.source);
+}
+
+const stage_definition& handler_context::stage_of(const storage::release_record& release) const {
+  if (const auto* stage = rules.find_stage(release.stage)) return *stage;
+  refuse(release.version + " is in stage " + release.stage + ", which the policy no longer defines — add it back to " +
+         rules.source);
+}
+
+std::string handler_context::reader_zone() const {
+  return from.time_zone.empty() ? settings.default_time_zone : from.time_zone;
+}
+
+std::string handler_context::when(storage::instant at) const { return format_time(at, reader_zone()); }
+
+storage::instant handler_context::parse_when(std::string_view text) const {
+  auto parsed = parse_time(text, reader_zone());
+  if (const auto* error = std::get_if<time_error>(&parsed)) refuse(error->problem);
+  return std::get<std::chrono::sys_seconds>(parsed);
+}
+
+void handler_context::audit(const storage::release_record* release, std::string_view action, nlohmann::json details) {
+  storage::audit_entry entry;
+  entry.at = from.now;
+  entry.actor = from.user;
+  entry.platform = from.platform;
+  entry.event_id = from.event_id;
+  if (release != nullptr) entry.release_id = release->id;
+  entry.action = std::string{action};
+  entry.details = details.dump();
+  audit_trail.append(std::move(entry));
+  changed = true;
+}
+
+namespace {
+
+storage::outbox_message addressed(const storage::release_record& release, const message& body, storage::instant now) {
+  storage::outbox_message out;
+  out.platform = release.platform;
+  out.channel = release.channel;
+  out.release_id = release.id;
+  out.payload = nlohmann::json(body).dump();
+  out.created_at = now;
+  return out;
+}
+
+}  // namespace
+
+storage::row_id handler_context::announce_in_thread(const storage::release_record& release, const message& body,
+                                                    bool broadcast) {
+  auto out = addressed(release, body, from.now);
+  out.destination = "thread";
+  out.broadcast = broadcast;
+  changed = true;
+  return outbox.enqueue(out);
+}
+
+storage::row_id handler_context::announce_opening(const storage::release_record& release, const message& body) {
+  auto out = addressed(release, body, from.now);
+  out.destination = "channel";
+  out.starts_thread = true;
+  changed = true;
+  return outbox.enqueue(out);
+}
+
+storage::row_id handler_context::send_direct(const storage::release_record& release, std::string_view user,
+                                             const message& body, std::optional<storage::row_id> updates) {
+  auto out = addressed(release, body, from.now);
+  out.destination = "direct";
+  out.recipient = std::string{user};
+  out.updates = updates;
+  changed = true;
+  return outbox.enqueue(out);
+}
+
+outcome changed_reply(message body) { return outcome{std::move(body), true, false}; }
+outcome query_reply(message body, bool make_public) { return outcome{std::move(body), false, make_public}; }
+
+message help_message(std::string_view topic) {
+  message_builder out;
+  if (!topic.empty()) {
+    const auto* spec = find_spec(topic);
+    if (spec == nullptr) {
+      out.text("I don't know '").user_text(topic).text("' — say help to see what I can do");
+      return out.build();
+    }
+    out.strong(spec->name).text(" — ").text(spec->summary).line();
+    out.text("usage: ").code(spec->usage).line();
+    out.text("who: ").text(spec->who).line();
+    if (!spec->aliases.empty()) out.text("also: ").text(join_words(spec->aliases)).line();
+    for (const auto& example : spec->examples) out.text("e.g. ").code(example).line();
+    return out.build();
+  }
+  out.strong("What I can do").text(" (say help <command> for details):").line();
+  for (const auto& spec : command_specs()) out.code(spec.usage).text(" — ").text(spec.summary).line();
+  out.text("Versions may be written 4.2.0, v4.2.0, or 4.2 for the one active release it matches.").line();
+  return out.build();
+}
+
+outcome handle(handler_context&, const help_command& cmd) { return query_reply(help_message(cmd.topic)); }
+
+}  // namespace releasebot::commands

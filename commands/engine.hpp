@@ -1,0 +1,67 @@
+// Runs typed commands against the release process: permissions, policy, state, audit, outbox.
+#pragma once
+
+#include "commands/command.hpp"
+#include "commands/message.hpp"
+#include "commands/policy.hpp"
+#include "storage/database.hpp"
+
+#include <chrono>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace releasebot::commands {
+
+// Who sent a command, from where, and when.
+struct request {
+  std::string platform;   // "console", "slack", "teams"
+  std::string event_id;   // unique per delivery of the platform's event
+  std::string user;       // stable platform user id
+  std::string channel;    // where it was said
+  std::string thread;     // thread it was said in, if any
+  std::string time_zone;  // the speaker's IANA zone; empty: the configured default
+  std::chrono::sys_seconds now{};
+};
+
+struct engine_settings {
+  std::vector<std::string> admins;              // user ids
+  std::string default_time_zone = "UTC";
+  std::map<std::string, std::string> release_channels;  // platform → configured release channel
+};
+
+// What the asker is told; effects on other people go through the outbox.
+struct outcome {
+  message reply;
+  bool changed = false;      // false: nothing was written, the caller may roll back
+  bool make_public = false;  // the asker asked for the answer to be shown to the channel
+};
+
+// A refusal: nothing may change. The text names the problem and the fix in one line.
+class command_refused : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+class engine {
+public:
+  engine(storage::database& db, const policy& rules, engine_settings settings);
+
+  // Must run inside the caller's transaction; throws command_refused (the caller rolls back).
+  outcome execute(const request& from, const command& what);
+
+  const policy& rules() const { return rules_; }
+  const engine_settings& settings() const { return settings_; }
+  storage::database& db() { return db_; }
+
+private:
+  storage::database& db_;
+  const policy& rules_;
+  engine_settings settings_;
+};
+
+// Help text, generated from the command registry.
+message help_message(std::string_view topic);
+
+}  // namespace releasebot::commands

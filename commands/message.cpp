@@ -1,0 +1,137 @@
+#include "commands/message.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <regex>
+
+namespace releasebot::commands {
+
+namespace {
+
+constexpr std::array span_kind_names{"text", "user_text", "mention", "strong", "code"};
+constexpr std::array button_style_names{"plain", "primary", "danger"};
+constexpr std::array message_kind_names{"reply",           "error",    "announcement", "status",
+                                        "signoff_request", "decision", "reminder"};
+
+template <typename Enum, std::size_t N>
+Enum enum_from_name(const std::array<const char*, N>& names, const std::string& name) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (name == names[i]) return static_cast<Enum>(i);
+  }
+  throw std::invalid_argument{"unknown name '" + name + "' in a stored message"};
+}
+
+}  // namespace
+
+std::string message::plain_text() const {
+  std::string text;
+  for (const auto& para : paragraphs) {
+    if (!text.empty()) text += '\n';
+    for (const auto& piece : para) {
+      switch (piece.kind) {
+        case span_kind::mention:
+          text += '@' + piece.value;
+          break;
+        case span_kind::user_text:
+          text += neutralize(piece.value);
+          break;
+        default:
+          text += piece.value;
+      }
+    }
+  }
+  return text;
+}
+
+message_builder& message_builder::text(std::string_view value) {
+  current_.push_back({span_kind::text, std::string{value}});
+  return *this;
+}
+message_builder& message_builder::user_text(std::string_view value) {
+  current_.push_back({span_kind::user_text, std::string{value}});
+  return *this;
+}
+message_builder& message_builder::mention(std::string_view user_id) {
+  current_.push_back({span_kind::mention, std::string{user_id}});
+  return *this;
+}
+message_builder& message_builder::strong(std::string_view value) {
+  current_.push_back({span_kind::strong, std::string{value}});
+  return *this;
+}
+message_builder& message_builder::code(std::string_view value) {
+  current_.push_back({span_kind::code, std::string{value}});
+  return *this;
+}
+message_builder& message_builder::line() {
+  message_.paragraphs.push_back(std::move(current_));
+  current_.clear();
+  return *this;
+}
+message_builder& message_builder::add_button(button value) {
+  message_.buttons.push_back(std::move(value));
+  return *this;
+}
+message message_builder::build() {
+  if (!current_.empty()) line();
+  return std::move(message_);
+}
+
+std::string neutralize(std::string_view typed) {
+  // Slack markup (<!here>, <@U1>, <#C1>, <!subteam^S1>) loses its brackets; Teams <at> tags go;
+  // the bare broadcast words get a word joiner after the @ so no client treats them as a ping.
+  static const std::regex slack_markup{R"(<([!@#][^<>]*)>)"};
+  static const std::regex teams_mention{R"(<\s*/?\s*at\s*>)", std::regex::icase};
+  static const std::regex broadcast_words{R"(@(here|channel|everyone|all)\b)", std::regex::icase};
+  std::string text = std::regex_replace(std::string{typed}, slack_markup, "$1");
+  text = std::regex_replace(text, teams_mention, "");
+  text = std::regex_replace(text, broadcast_words, "@\u2060$1");
+  return text;
+}
+
+void to_json(nlohmann::json& json, const message& value) {
+  json = nlohmann::json::object();
+  json["kind"] = message_kind_names[static_cast<std::size_t>(value.kind)];
+  auto& paragraphs = json["paragraphs"] = nlohmann::json::array();
+  for (const auto& para : value.paragraphs) {
+    auto spans = nlohmann::json::array();
+    for (const auto& piece : para) {
+      spans.push_back({{"k", span_kind_names[static_cast<std::size_t>(piece.kind)]}, {"v", piece.value}});
+    }
+    paragraphs.push_back(std::move(spans));
+  }
+  if (!value.buttons.empty()) {
+    auto& buttons = json["buttons"] = nlohmann::json::array();
+    for (const auto& b : value.buttons) {
+      buttons.push_back({{"action_id", b.action_id},
+                         {"label", b.label},
+                         {"value", b.value},
+                         {"style", button_style_names[static_cast<std::size_t>(b.style)]},
+                         {"confirm", b.confirm}});
+    }
+  }
+}
+
+void from_json(const nlohmann::json& json, message& value) {
+  value = message{};
+  value.kind = enum_from_name<message_kind>(message_kind_names, json.at("kind").get<std::string>());
+  for (const auto& spans : json.at("paragraphs")) {
+    paragraph para;
+    for (const auto& piece : spans) {
+      para.push_back({enum_from_name<span_kind>(span_kind_names, piece.at("k").get<std::string>()),
+                      piece.at("v").get<std::string>()});
+    }
+    value.paragraphs.push_back(std::move(para));
+  }
+  if (json.contains("buttons")) {
+    for (const auto& b : json.at("buttons")) {
+      value.buttons.push_back({b.at("action_id").get<std::string>(), b.at("label").get<std::string>(),
+                               b.at("value").get<std::string>(),
+                               enum_from_name<button_style>(button_style_names, b.at("style").get<std::string>()),
+                               b.value("confirm", std::string{})});
+    }
+  }
+}
+
+}  // namespace releasebot::commands

@@ -1,0 +1,182 @@
+#include "storage/database.hpp"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+namespace releasebot::storage {
+
+namespace {
+
+std::string describe(sqlite3* handle, std::string_view what) {
+  std::string message{what};
+  message += ": ";
+  message += handle != nullptr ? sqlite3_errmsg(handle) : "out of memory";
+  return message;
+}
+
+}  // namespace
+
+void database::raise(std::string_view what) const { throw database_error{describe(handle_, what)}; }
+
+database database::open(const std::filesystem::path& file) {
+  sqlite3* handle = nullptr;
+  const int rc = sqlite3_open_v2(file.c_str(), &handle,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  database db{handle, file.string()};
+  if (rc != SQLITE_OK) {
+    throw database_error{"cannot open database " + file.string() + ": " +
+                         (handle != nullptr ? sqlite3_errmsg(handle) : "out of memory") +
+                         " — check the path and its permissions, or pass another with --db"};
+  }
+  sqlite3_extended_result_codes(handle, 1);
+  sqlite3_busy_timeout(handle, 5000);
+  try {
+    // Reading the schema is the first access that notices a file that is not a database.
+    db.execute_script("PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+    auto check = db.prepare("SELECT count(*) FROM sqlite_schema");
+    check.step();
+  } catch (const database_error& error) {
+    throw database_error{"cannot use " + file.string() + " as the releasebot database (" + error.what() +
+                         ") — it is not a SQLite database or it is damaged; restore a backup or pass another file with --db"};
+  }
+  return db;
+}
+
+database database::open_in_memory() {
+  sqlite3* handle = nullptr;
+  if (sqlite3_open(":memory:", &handle) != SQLITE_OK) {
+    database db{handle, ":memory:"};
+    db.raise("cannot open in-memory database");
+  }
+  database db{handle, ":memory:"};
+  db.execute_script("PRAGMA foreign_keys = ON;");
+  return db;
+}
+
+database::database(database&& other) noexcept
+    : handle_{std::exchange(other.handle_, nullptr)}, name_{std::move(other.name_)} {}
+
+database& database::operator=(database&& other) noexcept {
+  if (this != &other) {
+    if (handle_ != nullptr) sqlite3_close_v2(handle_);
+    handle_ = std::exchange(other.handle_, nullptr);
+    name_ = std::move(other.name_);
+  }
+  return *this;
+}
+
+database::~database() {
+  if (handle_ != nullptr) sqlite3_close_v2(handle_);
+}
+
+void database::execute_script(std::string_view sql) {
+  const std::string text{sql};
+  char* error = nullptr;
+  if (sqlite3_exec(handle_, text.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error != nullptr ? error : sqlite3_errmsg(handle_);
+    sqlite3_free(error);
+    throw database_error{"SQL failed on " + name_ + ": " + message};
+  }
+}
+
+std::int64_t database::last_insert_id() const { return sqlite3_last_insert_rowid(handle_); }
+int database::changes() const { return sqlite3_changes(handle_); }
+bool database::in_transaction() const { return sqlite3_get_autocommit(handle_) == 0; }
+
+statement::statement(database& db, std::string_view sql) : db_{&db} {
+  if (sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &handle_, nullptr) != SQLITE_OK) {
+    db.raise("cannot prepare '" + std::string{sql.substr(0, 60)} + "'");
+  }
+}
+
+statement::statement(statement&& other) noexcept
+    : db_{other.db_}, handle_{std::exchange(other.handle_, nullptr)} {}
+
+statement::~statement() {
+  if (handle_ != nullptr) sqlite3_finalize(handle_);
+}
+
+statement& statement::bind(int index, std::int64_t value) {
+  if (sqlite3_bind_int64(handle_, index, value) != SQLITE_OK) db_->raise("bind failed");
+  return *this;
+}
+
+statement& statement::bind(int index, std::string_view value) {
+  if (sqlite3_bind_text(handle_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT) != SQLITE_OK) {
+    db_->raise("bind failed");
+  }
+  return *this;
+}
+
+statement& statement::bind(int index, const std::optional<std::string>& value) {
+  return value ? bind(index, std::string_view{*value}) : bind_null(index);
+}
+
+statement& statement::bind(int index, const std::optional<std::int64_t>& value) {
+  return value ? bind(index, *value) : bind_null(index);
+}
+
+statement& statement::bind_null(int index) {
+  if (sqlite3_bind_null(handle_, index) != SQLITE_OK) db_->raise("bind failed");
+  return *this;
+}
+
+bool statement::step() {
+  const int rc = sqlite3_step(handle_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  const std::string sql = sqlite3_sql(handle_) != nullptr ? sqlite3_sql(handle_) : "";
+  sqlite3_reset(handle_);
+  db_->raise("statement failed (" + sql.substr(0, 60) + ")");
+}
+
+int statement::execute() {
+  while (step()) {
+  }
+  return db_->changes();
+}
+
+void statement::reset() {
+  sqlite3_reset(handle_);
+  sqlite3_clear_bindings(handle_);
+}
+
+std::int64_t statement::column_int(int index) const { return sqlite3_column_int64(handle_, index); }
+
+std::string statement::column_text(int index) const {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(handle_, index));
+  return text != nullptr ? std::string{text, static_cast<std::size_t>(sqlite3_column_bytes(handle_, index))}
+                         : std::string{};
+}
+
+std::optional<std::string> statement::column_optional_text(int index) const {
+  if (column_is_null(index)) return std::nullopt;
+  return column_text(index);
+}
+
+std::optional<std::int64_t> statement::column_optional_int(int index) const {
+  if (column_is_null(index)) return std::nullopt;
+  return column_int(index);
+}
+
+bool statement::column_is_null(int index) const { return sqlite3_column_type(handle_, index) == SQLITE_NULL; }
+
+transaction::transaction(database& db) : db_{db} { db_.execute_script("BEGIN IMMEDIATE"); }
+
+transaction::~transaction() {
+  if (!done_) {
+    try {
+      db_.execute_script("ROLLBACK");
+    } catch (...) {
+      // A failed rollback leaves SQLite itself rolling back on close; nothing more to do here.
+    }
+  }
+}
+
+void transaction::commit() {
+  db_.execute_script("COMMIT");
+  done_ = true;
+}
+
+}  // namespace releasebot::storage

@@ -1,0 +1,110 @@
+// A SQLite connection with prepared statements and RAII transactions; no sqlite3.h leaks out.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace releasebot::storage {
+
+class database_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+class database;
+
+class statement {
+public:
+  statement(database& db, std::string_view sql);
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+  statement(statement&& other) noexcept;
+  statement& operator=(statement&&) = delete;
+  ~statement();
+
+  // Bind by 1-based position; chainable.
+  statement& bind(int index, std::int64_t value);
+  statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
+  statement& bind(int index, std::string_view value);
+  statement& bind(int index, const char* value) { return bind(index, std::string_view{value}); }
+  statement& bind(int index, const std::string& value) { return bind(index, std::string_view{value}); }
+  statement& bind(int index, const std::optional<std::string>& value);
+  statement& bind(int index, const std::optional<std::int64_t>& value);
+  statement& bind_null(int index);
+
+  // Binds every argument in order, starting at 1.
+  template <typename... Args>
+  statement& bind_all(const Args&... args) {
+    int index = 0;
+    (bind(++index, args), ...);
+    return *this;
+  }
+
+  // true while a row is available.
+  bool step();
+  // Runs to completion; returns the number of rows changed.
+  int execute();
+  void reset();
+
+  std::int64_t column_int(int index) const;
+  std::string column_text(int index) const;
+  std::optional<std::string> column_optional_text(int index) const;
+  std::optional<std::int64_t> column_optional_int(int index) const;
+  bool column_is_null(int index) const;
+
+private:
+  database* db_;
+  sqlite3_stmt* handle_ = nullptr;
+};
+
+class database {
+public:
+  // Opens (creating if missing) with WAL, foreign keys, a busy timeout; throws database_error
+  // with a message that names the file and what to do.
+  static database open(const std::filesystem::path& file);
+  static database open_in_memory();
+
+  database(const database&) = delete;
+  database& operator=(const database&) = delete;
+  database(database&& other) noexcept;
+  database& operator=(database&& other) noexcept;
+  ~database();
+
+  void execute_script(std::string_view sql);
+  statement prepare(std::string_view sql) { return statement{*this, sql}; }
+  std::int64_t last_insert_id() const;
+  int changes() const;
+  bool in_transaction() const;
+  const std::string& name() const { return name_; }
+
+  sqlite3* handle() const { return handle_; }
+  [[noreturn]] void raise(std::string_view what) const;
+
+private:
+  database(sqlite3* handle, std::string name) : handle_{handle}, name_{std::move(name)} {}
+  sqlite3* handle_ = nullptr;
+  std::string name_;
+};
+
+// BEGIN IMMEDIATE on construction; rolls back in the destructor unless committed.
+class transaction {
+public:
+  explicit transaction(database& db);
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+  ~transaction();
+  void commit();
+
+private:
+  database& db_;
+  bool done_ = false;
+};
+
+}  // namespace releasebot::storage

@@ -1,0 +1,246 @@
+#include "storage/migrations.hpp"
+
+#include <array>
+#include <string>
+
+namespace releasebot::storage {
+
+namespace {
+
+struct migration {
+  int version;
+  const char* description;
+  const char* sql;
+};
+
+// Never edit a migration that has shipped: add a new one.
+constexpr std::array migrations{
+    migration{1, "releases, process records, audit trail, processed events, outbox", R"sql(
+CREATE TABLE releases (
+  id             INTEGER PRIMARY KEY,
+  version        TEXT NOT NULL UNIQUE,
+  major          INTEGER NOT NULL,
+  minor          INTEGER NOT NULL,
+  patch          INTEGER NOT NULL,
+  type           TEXT NOT NULL,
+  title          TEXT NOT NULL DEFAULT '',
+  stage          TEXT NOT NULL,
+  state          TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active','closed','cancelled')),
+  coordinator    TEXT NOT NULL,
+  platform       TEXT NOT NULL,
+  channel        TEXT NOT NULL,
+  thread_ref     TEXT,
+  forced_reason  TEXT,
+  cancel_reason  TEXT,
+  unit_tests     INTEGER,
+  created_at     TEXT NOT NULL,
+  ended_at       TEXT
+);
+CREATE INDEX releases_state ON releases(state);
+
+CREATE TABLE milestones (
+  release_id  INTEGER NOT NULL REFERENCES releases(id),
+  name        TEXT NOT NULL,
+  planned_at  TEXT NOT NULL,
+  PRIMARY KEY (release_id, name)
+);
+
+CREATE TABLE checklist_marks (
+  release_id  INTEGER NOT NULL REFERENCES releases(id),
+  stage       TEXT NOT NULL,
+  item        TEXT NOT NULL,
+  state       TEXT NOT NULL CHECK (state IN ('open','done','na')),
+  note        TEXT NOT NULL DEFAULT '',
+  marked_by   TEXT NOT NULL,
+  marked_at   TEXT NOT NULL,
+  PRIMARY KEY (release_id, stage, item)
+);
+
+CREATE TABLE readiness (
+  release_id    INTEGER NOT NULL REFERENCES releases(id),
+  team          TEXT NOT NULL,
+  confirmed_by  TEXT NOT NULL,
+  note          TEXT NOT NULL DEFAULT '',
+  confirmed_at  TEXT NOT NULL,
+  PRIMARY KEY (release_id, team)
+);
+
+CREATE TABLE tickets (
+  release_id  INTEGER NOT NULL REFERENCES releases(id),
+  ticket      TEXT NOT NULL,
+  resolved    INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (release_id, ticket)
+);
+
+CREATE TABLE signoff_requests (
+  id            INTEGER PRIMARY KEY,
+  release_id    INTEGER NOT NULL REFERENCES releases(id),
+  role          TEXT NOT NULL,
+  assignee      TEXT NOT NULL,
+  requested_by  TEXT NOT NULL,
+  requested_at  TEXT NOT NULL,
+  answered_at   TEXT,
+  card_outbox_id INTEGER
+);
+CREATE INDEX signoff_requests_release ON signoff_requests(release_id);
+
+CREATE TABLE signoff_decisions (
+  id          INTEGER PRIMARY KEY,
+  release_id  INTEGER NOT NULL REFERENCES releases(id),
+  role        TEXT NOT NULL,
+  decided_by  TEXT NOT NULL,
+  decision    TEXT NOT NULL CHECK (decision IN ('approved','rejected')),
+  note        TEXT NOT NULL DEFAULT '',
+  retroactive INTEGER NOT NULL DEFAULT 0,
+  decided_at  TEXT NOT NULL
+);
+CREATE INDEX signoff_decisions_release ON signoff_decisions(release_id);
+
+CREATE TABLE stage_passages (
+  release_id  INTEGER NOT NULL REFERENCES releases(id),
+  stage       TEXT NOT NULL,
+  entered_at  TEXT NOT NULL,
+  left_at     TEXT,
+  override_by TEXT,
+  override_reason TEXT,
+  PRIMARY KEY (release_id, stage)
+);
+
+CREATE TABLE deployments (
+  id                  INTEGER PRIMARY KEY,
+  release_id          INTEGER NOT NULL REFERENCES releases(id),
+  environment         TEXT NOT NULL,
+  outcome             TEXT NOT NULL CHECK (outcome IN ('running','succeeded','failed','rolled_back')),
+  started_by          TEXT NOT NULL,
+  started_at          TEXT NOT NULL,
+  finished_at         TEXT,
+  estimated_downtime  INTEGER,
+  actual_downtime     INTEGER,
+  reason              TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX deployments_release ON deployments(release_id);
+
+CREATE TABLE deployment_steps (
+  id             INTEGER PRIMARY KEY,
+  deployment_id  INTEGER NOT NULL REFERENCES deployments(id),
+  text           TEXT NOT NULL,
+  reported_by    TEXT NOT NULL,
+  reported_at    TEXT NOT NULL
+);
+
+CREATE TABLE incidents (
+  id           INTEGER PRIMARY KEY,
+  release_id   INTEGER NOT NULL REFERENCES releases(id),
+  severity     TEXT NOT NULL,
+  description  TEXT NOT NULL,
+  reported_by  TEXT NOT NULL,
+  reported_at  TEXT NOT NULL
+);
+
+CREATE TABLE reviews (
+  release_id  INTEGER PRIMARY KEY REFERENCES releases(id),
+  started_by  TEXT NOT NULL,
+  started_at  TEXT NOT NULL,
+  closed_at   TEXT
+);
+
+CREATE TABLE review_items (
+  id          INTEGER PRIMARY KEY,
+  release_id  INTEGER NOT NULL REFERENCES releases(id),
+  kind        TEXT NOT NULL CHECK (kind IN ('good','improve','action')),
+  text        TEXT NOT NULL,
+  owner       TEXT,
+  added_by    TEXT NOT NULL,
+  added_at    TEXT NOT NULL
+);
+
+CREATE TABLE role_grants (
+  user_id     TEXT NOT NULL,
+  role        TEXT NOT NULL,
+  granted_by  TEXT NOT NULL,
+  granted_at  TEXT NOT NULL,
+  PRIMARY KEY (user_id, role)
+);
+
+CREATE TABLE audit_log (
+  seq         INTEGER PRIMARY KEY,
+  at          TEXT NOT NULL,
+  actor       TEXT NOT NULL,
+  platform    TEXT NOT NULL,
+  event_id    TEXT NOT NULL,
+  release_id  INTEGER,
+  action      TEXT NOT NULL,
+  details     TEXT NOT NULL,
+  prev_hash   TEXT NOT NULL,
+  hash        TEXT NOT NULL
+);
+CREATE INDEX audit_log_release ON audit_log(release_id);
+
+-- The newest entry, so that deleting entries at the end of the chain is noticed too.
+CREATE TABLE audit_head (
+  id    INTEGER PRIMARY KEY CHECK (id = 1),
+  seq   INTEGER NOT NULL,
+  hash  TEXT NOT NULL
+);
+
+CREATE TABLE processed_events (
+  platform      TEXT NOT NULL,
+  event_id      TEXT NOT NULL,
+  reply         TEXT NOT NULL,
+  processed_at  TEXT NOT NULL,
+  PRIMARY KEY (platform, event_id)
+);
+
+CREATE TABLE outbox (
+  id            INTEGER PRIMARY KEY,
+  platform      TEXT NOT NULL,
+  destination   TEXT NOT NULL CHECK (destination IN ('channel','thread','direct')),
+  channel       TEXT NOT NULL DEFAULT '',
+  release_id    INTEGER REFERENCES releases(id),
+  recipient     TEXT NOT NULL DEFAULT '',
+  broadcast     INTEGER NOT NULL DEFAULT 0,
+  starts_thread INTEGER NOT NULL DEFAULT 0,
+  payload       TEXT NOT NULL,
+  created_at    TEXT NOT NULL,
+  attempts      INTEGER NOT NULL DEFAULT 0,
+  sent_at       TEXT,
+  platform_ref  TEXT,
+  updates       INTEGER REFERENCES outbox(id)  -- replaces the content of that earlier message (a decided card)
+);
+CREATE INDEX outbox_pending ON outbox(platform, sent_at);
+)sql"},
+};
+
+int current_version(database& db) {
+  db.execute_script(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
+      "applied_at TEXT NOT NULL)");
+  auto query = db.prepare("SELECT coalesce(max(version), 0) FROM schema_migrations");
+  query.step();
+  return static_cast<int>(query.column_int(0));
+}
+
+}  // namespace
+
+int latest_schema_version() { return migrations.back().version; }
+
+void migrate(database& db) {
+  transaction tx{db};
+  const int have = current_version(db);
+  if (have > latest_schema_version()) {
+    throw database_error{"the database " + db.name() + " has schema version " + std::to_string(have) +
+                         " but this releasebot knows only up to " + std::to_string(latest_schema_version()) +
+                         " — it was written by a newer releasebot; run that version or restore a backup"};
+  }
+  for (const auto& step : migrations) {
+    if (step.version <= have) continue;
+    db.execute_script(step.sql);
+    db.prepare("INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, "
+               "strftime('%Y-%m-%dT%H:%M:%SZ','now'))")
+        .bind_all(step.version, step.description)
+        .execute();
+  }
+  tx.commit();
+}
+
+}  // namespace releasebot::storage

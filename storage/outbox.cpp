@@ -1,0 +1,68 @@
+#include "storage/outbox.hpp"
+
+namespace releasebot::storage {
+
+row_id outbox::enqueue(const outbox_message& message) {
+  db_.prepare("INSERT INTO outbox (platform, destination, channel, release_id, recipient, broadcast, starts_thread, "
+              "payload, created_at, updates) VALUES (?,?,?,?,?,?,?,?,?,?)")
+      .bind_all(message.platform, message.destination, message.channel, message.release_id, message.recipient,
+                message.broadcast ? 1 : 0, message.starts_thread ? 1 : 0, message.payload,
+                to_iso(message.created_at), message.updates)
+      .execute();
+  return db_.last_insert_id();
+}
+
+std::vector<outbox_message> outbox::pending(std::string_view platform, int limit) {
+  auto query = db_.prepare(
+      "SELECT id, platform, destination, channel, release_id, recipient, broadcast, starts_thread, payload, "
+      "created_at, attempts, updates FROM outbox WHERE platform = ? AND sent_at IS NULL ORDER BY id LIMIT ?");
+  query.bind_all(platform, limit);
+  std::vector<outbox_message> messages;
+  while (query.step()) {
+    outbox_message message;
+    message.id = query.column_int(0);
+    message.platform = query.column_text(1);
+    message.destination = query.column_text(2);
+    message.channel = query.column_text(3);
+    message.release_id = query.column_optional_int(4);
+    message.recipient = query.column_text(5);
+    message.broadcast = query.column_int(6) != 0;
+    message.starts_thread = query.column_int(7) != 0;
+    message.payload = query.column_text(8);
+    message.created_at = from_iso(query.column_text(9));
+    message.attempts = static_cast<int>(query.column_int(10));
+    message.updates = query.column_optional_int(11);
+    messages.push_back(std::move(message));
+  }
+  return messages;
+}
+
+void outbox::mark_sent(row_id id, instant at, std::string_view platform_ref) {
+  db_.prepare("UPDATE outbox SET sent_at = ?, platform_ref = ? WHERE id = ?")
+      .bind_all(to_iso(at), platform_ref, id)
+      .execute();
+}
+
+void outbox::count_attempt(row_id id) {
+  db_.prepare("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?").bind(1, id).execute();
+}
+
+std::int64_t outbox::pending_count(std::string_view platform) {
+  auto query = db_.prepare("SELECT count(*) FROM outbox WHERE platform = ? AND sent_at IS NULL");
+  query.bind(1, platform);
+  query.step();
+  return query.column_int(0);
+}
+
+}  // namespace releasebot::storage
+
+namespace releasebot::storage {
+
+std::optional<std::string> outbox::platform_ref_of(row_id id) {
+  auto query = db_.prepare("SELECT platform_ref FROM outbox WHERE id = ?");
+  query.bind(1, id);
+  if (!query.step()) return std::nullopt;
+  return query.column_optional_text(0);
+}
+
+}  // namespace releasebot::storage

@@ -1,0 +1,44 @@
+// Messages waiting to be delivered to a platform; kept until the platform accepted them.
+#pragma once
+
+#include "storage/database.hpp"
+#include "storage/release_records.hpp"
+
+#include <vector>
+
+namespace releasebot::storage {
+
+struct outbox_message {
+  row_id id = 0;
+  std::string platform;
+  std::string destination;  // channel | thread | direct
+  std::string channel;
+  std::optional<row_id> release_id;
+  std::string recipient;    // user id for direct messages
+  bool broadcast = false;   // a thread message also shown in the channel
+  bool starts_thread = false;  // the release's opening announcement: its ref becomes the thread
+  std::string payload;      // the neutral message as JSON
+  instant created_at{};
+  int attempts = 0;
+  std::optional<instant> sent_at;
+  std::optional<std::string> platform_ref;
+  std::optional<row_id> updates;  // edit that earlier message instead of posting a new one
+};
+
+class outbox {
+public:
+  explicit outbox(database& db) : db_{db} {}
+
+  row_id enqueue(const outbox_message& message);
+  // Oldest first; only messages not yet sent.
+  std::vector<outbox_message> pending(std::string_view platform, int limit = 100);
+  void mark_sent(row_id id, instant at, std::string_view platform_ref);
+  void count_attempt(row_id id);
+  std::int64_t pending_count(std::string_view platform);
+  std::optional<std::string> platform_ref_of(row_id id);
+
+private:
+  database& db_;
+};
+
+}  // namespace releasebot::storage
