@@ -17,6 +17,10 @@ namespace asio = boost::asio;
 
 namespace releasebot::bot {
 
+namespace {
+constexpr std::size_t max_line_bytes = 64 * 1024;
+}  // namespace
+
 std::string console_mentions_to_neutral(std::string_view text) {
   static const std::regex console_mention{R"((^|[\s(])@([A-Za-z0-9][A-Za-z0-9._-]*))"};
   return std::regex_replace(std::string{text}, console_mention, "$1<@$2>");
@@ -86,21 +90,31 @@ asio::awaitable<void> console_session::run() {
     co_return;
   }
   asio::posix::stream_descriptor input{co_await asio::this_coro::executor, ::dup(STDIN_FILENO)};
-  asio::streambuf buffer{64 * 1024};
+  asio::streambuf buffer{max_line_bytes};
+  bool skipping_long_line = false;
   while (true) {
     auto [error, length] = co_await asio::async_read_until(input, buffer, '\n', asio::as_tuple(asio::use_awaitable));
+    if (error == asio::error::not_found) {
+      // The buffer filled without a newline: drop the line whole rather than run half of it.
+      buffer.consume(buffer.size());
+      if (!skipping_long_line) out_ << "That line is longer than " << max_line_bytes << " bytes; it was ignored.\n";
+      skipping_long_line = true;
+      continue;
+    }
     if (error && buffer.size() == 0) break;  // end of input
     std::string line;
-    std::istream stream{&buffer};
     if (error) {
       line.assign(asio::buffers_begin(buffer.data()), asio::buffers_end(buffer.data()));
       buffer.consume(buffer.size());
     } else {
-      std::getline(stream, line);
+      line.assign(asio::buffers_begin(buffer.data()), asio::buffers_begin(buffer.data()) + static_cast<std::ptrdiff_t>(length) - 1);
+      buffer.consume(length);
     }
-    (void)length;
-    if (!handle_line(std::move(line))) break;
-    if (error) break;
+    if (skipping_long_line) {
+      skipping_long_line = false;  // this was the tail of the long line
+      continue;
+    }
+    if (!handle_line(std::move(line)) || error) break;
     prompt();
   }
   if (options_.interactive) out_ << '\n';

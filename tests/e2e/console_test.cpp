@@ -493,3 +493,80 @@ TEST_CASE("help lists every command and explains one", "[e2e][help]") {
   require_contains(result.out, "deploy — announces deployment progress");
   require_contains(result.out, "I don't know 'nothing'");
 }
+
+TEST_CASE("report gives the KPIs of a seeded history", "[e2e][report]") {
+  console_bot bot;
+  const auto advance = [](const std::string& version, int times) {
+    std::string lines;
+    for (int i = 0; i < times; ++i) lines += "advance " + version + " force seeding\n";
+    return lines;
+  };
+  bot.say("alice",
+          "open 1.0.0 minor A force: seed\n" + advance("1.0.0", 6) +
+              "deploy 1.0.0 delta start downtime 1\ndeploy 1.0.0 delta done downtime 1\n"
+              "deploy 1.0.0 uat start downtime 2\ndeploy 1.0.0 uat done downtime 3\n"
+              "deploy 1.0.0 beta start\ndeploy 1.0.0 beta done downtime 0\n"
+              "deploy 1.0.0 production start downtime 10\ndeploy 1.0.0 production done downtime 15\n"
+              "schedule 1.0.0 production 2026-06-01 12:00\n"
+              "scope 1.0.0 add A-1 A-2 A-3\nscope 1.0.0 resolved A-1 A-2\n"
+              "incident 1.0.0 sev1 payments down\nincident 1.0.0 sev2 slow reports\n"
+              "tests 1.0.0 321\n"
+              "open 1.0.1 hotfix B force: seed\n" +
+              advance("1.0.1", 4) +
+              "deploy 1.0.1 alpha start\ndeploy 1.0.1 alpha done downtime 0\n"
+              "deploy 1.0.1 beta start\ndeploy 1.0.1 beta done downtime 0\n"
+              "deploy 1.0.1 production start downtime 5\ndeploy 1.0.1 production done downtime 4\n"
+              "schedule 1.0.1 production 2026-06-10 09:00\n"
+              "scope 1.0.1 add B-1\nincident 1.0.1 sev3 typo on invoice\n"
+              "open 1.0.2 hotfix C force: seed\n" +
+              advance("1.0.2", 4) +
+              "deploy 1.0.2 alpha start\ndeploy 1.0.2 alpha done downtime 0\n"
+              "deploy 1.0.2 beta start\ndeploy 1.0.2 beta done downtime 0\n"
+              "deploy 1.0.2 production start downtime 5\ndeploy 1.0.2 production rollback broke login\n"
+              "open 1.1.0 emergency D force: seed\n" +
+              advance("1.1.0", 1) +
+              "deploy 1.1.0 alpha start downtime 2\ncancel 1.1.0 abandoned\n"
+              "open 2.0.0 major E force: seed\n");
+  // Fix the moments the clock decided, so the slip and the measured downtime are known.
+  bot.execute(
+      "UPDATE deployments SET finished_at = '2026-06-01T14:00:00Z' WHERE environment = 'production' AND release_id = "
+      "(SELECT id FROM releases WHERE version = '1.0.0');"
+      "UPDATE deployments SET finished_at = '2026-06-10T10:00:00Z' WHERE environment = 'production' AND release_id = "
+      "(SELECT id FROM releases WHERE version = '1.0.1');"
+      "UPDATE deployments SET actual_downtime = 7 WHERE environment = 'production' AND release_id = "
+      "(SELECT id FROM releases WHERE version = '1.0.2');");
+
+  const auto result = bot.say("bob", "report 2000-01-01 2100-01-01\nreport\n");
+  require_contains(result.out, "Releases: 5 (emergency 1, hotfix 2, major 1, minor 1)");
+  require_contains(result.out, "Incidents caused by releases: 3 (sev1 1, sev2 1, sev3 1)");
+  require_contains(result.out, "Tickets: 2 resolved, 2 not resolved");
+  require_contains(result.out, "Downtime: estimated 25 min, actual 30 min; where both were recorded, actual − estimated "
+                               "= +7 min");
+  require_contains(result.out, "Outcome: 2 successful, 2 failed, 1 other");
+  require_contains(result.out, "Schedule slip (production, actual − planned): average +90 min over 2 releases");
+  require_contains(result.out, "• 1.0.0 (minor): successful; tickets 2 resolved / 1 not; unit tests 321; production "
+                               "slip +120 min");
+  require_contains(result.out, "• 1.0.2 (hotfix): failed");
+  require_contains(result.out, "• 1.1.0 (emergency): failed");
+  require_contains(result.out, "• 2.0.0 (major): not yet in production");
+  // The default period is this quarter, which holds all five.
+  const auto first = result.out.find("Releases: 5");
+  CHECK(result.out.find("Releases: 5", first + 1) != std::string::npos);
+}
+
+TEST_CASE("a sign-off request remembers its card, so the decision can update it", "[e2e][signoff]") {
+  console_bot bot;
+  bot.say("alice", grant_everyone + "role @qa2 add qa\nopen 4.2.0 minor\nsignoff 4.2.0 qa @quinn\n");
+  CHECK(bot.count("SELECT count(*) FROM signoff_requests WHERE assignee = 'quinn' AND card_outbox_id IS NOT NULL") == 1);
+}
+
+TEST_CASE("an over-long line is refused and the console carries on", "[e2e][console]") {
+  console_bot bot;
+  const auto result = bot.say("alice", "open " + std::string(5000, 'x') + "\n" + std::string(100000, 'y') +
+                                           "\nopen 4.2.0 minor\nlist");
+  require_contains(result.out, "that message is too long (5005 characters; at most 4000)");
+  require_contains(result.out, "That line is longer than 65536 bytes; it was ignored.");
+  require_contains(result.out, "Opened 4.2.0 (minor)");
+  require_contains(result.out, "4.2.0 · minor · planning");
+  CHECK(bot.count("SELECT count(*) FROM releases") == 1);
+}
