@@ -84,8 +84,14 @@ std::string neutralize(std::string_view typed) {
   static const std::regex slack_markup{R"(<([!@#][^<>]*)>)"};
   static const std::regex teams_mention{R"(<\s*/?\s*at\s*>)", std::regex::icase};
   static const std::regex broadcast_words{R"(@(here|channel|everyone|all)\b)", std::regex::icase};
-  std::string text = std::regex_replace(std::string{typed}, slack_markup, "$1");
-  text = std::regex_replace(text, teams_mention, "");
+  // Repeated until nothing changes: removing one layer must not assemble a new ping from what is
+  // left ("<<!here>>", "<!chan<at>nel>"). Every pass that changes the text shortens it, so this ends.
+  std::string text{typed};
+  for (std::string previous; text != previous;) {
+    previous = text;
+    text = std::regex_replace(text, slack_markup, "$1");
+    text = std::regex_replace(text, teams_mention, "");
+  }
   text = std::regex_replace(text, broadcast_words, "@\u2060$1");
   return text;
 }

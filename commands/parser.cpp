@@ -92,11 +92,13 @@ bool take_public_flag(args& rest) {
   return false;
 }
 
-// "force: reason…" or "force reason…" anywhere after the fixed arguments: splits it off.
-std::optional<std::string> take_force(args& rest) {
+// "force: reason…" (or, where bare_word is allowed, "force reason…") anywhere after the fixed
+// arguments: splits it off. Where free text precedes it (open's title), only "force:" counts, so a
+// title like "Air force redesign" is not mistaken for an override.
+std::optional<std::string> take_force(args& rest, bool bare_word = true) {
   for (std::size_t i = 0; i < rest.size(); ++i) {
     const auto word = lower(rest[i]);
-    if (word == "force" || word == "force:" || word.starts_with("force:")) {
+    if ((bare_word && word == "force") || word == "force:" || word.starts_with("force:")) {
       args reason_words(rest.begin() + static_cast<std::ptrdiff_t>(i) + 1, rest.end());
       if (word.size() > 6) reason_words.insert(reason_words.begin(), rest[i].substr(6));
       rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(i), rest.end());
@@ -140,7 +142,7 @@ std::vector<command_spec> build_specs() {
        "release-coordinator, product-manager, dev-lead", {"open 4.2.0 minor Payments refresh"},
        [](args& rest) -> command {
          open_command cmd;
-         cmd.force_reason = take_force(rest);
+         cmd.force_reason = take_force(rest, false);
          cmd.version = take(rest, "version");
          cmd.type = take_lower(rest, "release type (major|minor|hotfix|emergency)");
          cmd.title = take_rest(rest);

@@ -3,6 +3,7 @@
 #include <date/date.h>
 #include <date/tz.h>
 
+#include <algorithm>
 #include <sstream>
 
 namespace releasebot::commands {
@@ -32,7 +33,8 @@ std::variant<std::chrono::sys_seconds, time_error> parse_time(std::string_view t
   if (clock.empty()) return time_error{"a time is YYYY-MM-DD HH:MM, optionally followed by a zone like Australia/Adelaide"};
   std::istringstream parse_in{day + ' ' + clock};
   date::local_seconds local;
-  parse_in >> date::parse("%Y-%m-%d %H:%M", local);
+  const bool with_seconds = std::count(clock.begin(), clock.end(), ':') == 2;
+  parse_in >> date::parse(with_seconds ? "%Y-%m-%d %H:%M:%S" : "%Y-%m-%d %H:%M", local);
   if (parse_in.fail() || parse_in.peek() != EOF) {
     return time_error{"'" + day + ' ' + clock + "' is not a time — write YYYY-MM-DD HH:MM, e.g. 2026-12-01 17:00"};
   }
@@ -59,7 +61,9 @@ std::string format_time(std::chrono::sys_seconds at, std::string_view zone_name)
   const auto* zone = find_zone(zone_name);
   if (zone == nullptr) return date::format("%Y-%m-%d %H:%M UTC", at);
   const auto zoned = date::make_zoned(zone, std::chrono::floor<std::chrono::minutes>(at));
-  return date::format("%Y-%m-%d %H:%M %Z", zoned) + " (" + std::string{zone_name} + ")";
+  auto text = date::format("%Y-%m-%d %H:%M %Z", zoned);
+  if (!text.ends_with(zone_name)) text += " (" + std::string{zone_name} + ")";
+  return text;
 }
 
 }  // namespace releasebot::commands

@@ -12,7 +12,7 @@ struct time_error {
   std::string problem;
 };
 
-// "YYYY-MM-DD HH:MM [Area/City]"; without a zone, default_zone applies. Ambiguous and
+// "YYYY-MM-DD HH:MM[:SS] [Area/City]"; without a zone, default_zone applies. Ambiguous and
 // non-existent local times (daylight-saving changes) are refused with the reason.
 std::variant<std::chrono::sys_seconds, time_error> parse_time(std::string_view text, std::string_view default_zone);
 

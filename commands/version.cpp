@@ -15,6 +15,8 @@ std::optional<std::vector<int>> parse_version_prefix(std::string_view text) {
     const auto dot = text.find('.');
     const auto part = text.substr(0, dot);
     if (part.empty() || part.size() > 6 || (part.size() > 1 && part.front() == '0')) return std::nullopt;
+    // Digits only: from_chars alone would take "-1" as a part.
+    if (part.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
     int value = 0;
     const auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), value);
     if (error != std::errc{} || end != part.data() + part.size()) return std::nullopt;

@@ -114,9 +114,14 @@ audit_verification audit_log::verify() {
   }
   auto head = db_.prepare("SELECT seq, hash FROM audit_head WHERE id = 1");
   if (head.step()) {
-    if (head.column_int(0) != result.entries || head.column_text(1) != expected_prev) {
-      return fail("the trail ends at #" + std::to_string(result.entries) + " but entry #" +
-                  std::to_string(head.column_int(0)) + " was written: entries at the end were removed");
+    const auto head_seq = head.column_int(0);
+    if (head_seq < result.entries) {
+      return fail("the trail goes on to #" + std::to_string(result.entries) + " but the newest entry written was #" +
+                  std::to_string(head_seq) + ": entries were added after it");
+    }
+    if (head_seq != result.entries || head.column_text(1) != expected_prev) {
+      return fail("the trail ends at #" + std::to_string(result.entries) + " but entry #" + std::to_string(head_seq) +
+                  " was written: entries at the end were removed or replaced");
     }
   } else if (result.entries > 0) {
     return fail("the record of the newest entry is missing");
