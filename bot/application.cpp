@@ -2,6 +2,7 @@
 
 #include "bot/config.hpp"
 #include "bot/console.hpp"
+#include "bot/scheduler.hpp"
 #include "commands/policy.hpp"
 #include "commands/time_text.hpp"
 #include "storage/migrations.hpp"
@@ -75,22 +76,39 @@ int run_application(const application_options& options) {
     // Anything left undelivered by an earlier run goes out first.
     printer.deliver_pending(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
 
+    const auto system_now = [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); };
+    // Declared before the scheduler, whose timer must be destroyed while the loop still exists.
     asio::io_context loop{1};
+    scheduler timers{db, engine, system_now};
+    session.on_command([&timers] { timers.poke(); });
+    // `run` is the daemon: it keeps its timers going when standard input ends (under systemd it
+    // is /dev/null). `console` is a conversation: it ends with its input.
+    const bool serve_after_input = options.mode == "run";
+
     asio::signal_set signals{loop, SIGINT, SIGTERM};
-    signals.async_wait([&loop](const boost::system::error_code& error, int signal) {
-      if (!error) spdlog::info("signal {} — stopping", signal);
+    const auto shut_down = [&] {
+      timers.stop();
+      signals.cancel();
+    };
+    signals.async_wait([&](const boost::system::error_code& error, int signal) {
+      if (error) return;
+      spdlog::info("signal {} — finishing", signal);
+      shut_down();
       loop.stop();
     });
-    asio::co_spawn(loop, session.run(), [&](std::exception_ptr failure) {
-      if (failure) {
-        try {
-          std::rethrow_exception(failure);
-        } catch (const std::exception& error) {
-          spdlog::error("console stopped: {}", error.what());
-        }
+    const auto log_failure = [](std::string_view what, std::exception_ptr failure) {
+      if (!failure) return;
+      try {
+        std::rethrow_exception(failure);
+      } catch (const std::exception& error) {
+        spdlog::error("{} stopped: {}", what, error.what());
       }
-      signals.cancel();
-      loop.stop();
+    };
+    asio::co_spawn(loop, timers.run([&printer, &system_now] { printer.deliver_pending(system_now()); }),
+                   [&](std::exception_ptr failure) { log_failure("scheduler", failure); });
+    asio::co_spawn(loop, session.run(), [&](std::exception_ptr failure) {
+      log_failure("console", failure);
+      if (!serve_after_input || interactive || failure) shut_down();
     });
     loop.run();
     return 0;

@@ -73,6 +73,7 @@ bool console_session::handle_line(std::string line) {
   out_ << render_plain(result.reply) << '\n';
   out_.flush();
   printer_.deliver_pending(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+  if (result.changed && after_command_) after_command_();
   return true;
 }
 

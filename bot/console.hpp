@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <functional>
 #include <iosfwd>
 #include <string>
 
@@ -28,6 +29,8 @@ public:
   boost::asio::awaitable<void> run();
 
   const std::string& user() const { return options_.user; }
+  // Called after every command (the scheduler may have a new nearest timer).
+  void on_command(std::function<void()> callback) { after_command_ = std::move(callback); }
 
 private:
   void prompt();
@@ -38,6 +41,7 @@ private:
   std::ostream& out_;
   std::string session_id_;
   long line_number_ = 0;
+  std::function<void()> after_command_;
 };
 
 // "@bob" → "<@bob>", so the console speaks the same mention form as the platforms.

@@ -1,6 +1,7 @@
 #include "bot/dispatcher.hpp"
 
 #include "commands/parser.hpp"
+#include "storage/people.hpp"
 #include "storage/processed_events.hpp"
 
 #include <nlohmann/json.hpp>
@@ -53,6 +54,8 @@ dispatch_result dispatcher::dispatch(const inbound& event) {
       spdlog::info("event {}/{} was already applied; answering from the stored reply", event.platform, event.event_id);
       return result;
     }
+    const bool person_changed = !event.time_zone.empty() &&
+                                storage::people{db_}.set_time_zone(event.user, event.time_zone, now_());
     auto command = command_of(event);
     if (const auto* problem = std::get_if<commands::parse_error>(&command)) {
       result.reply = error_message(problem->problem, problem->usage);
@@ -69,6 +72,8 @@ dispatch_result dispatcher::dispatch(const inbound& event) {
                   nlohmann::json{{"reply", result.reply}, {"public", result.make_public}}.dump(), from.now);
       tx.commit();
       result.changed = true;
+    } else if (person_changed) {
+      tx.commit();  // only the person's time zone; the query itself wrote nothing
     }
     // A query wrote nothing; the transaction rolls back on leaving this scope.
   } catch (const commands::command_refused& refusal) {

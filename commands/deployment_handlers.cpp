@@ -1,5 +1,6 @@
 // Handlers for deployments along the type's path, and incidents caused by a release.
 #include "commands/release_view.hpp"
+#include "commands/timers.hpp"
 
 #include <algorithm>
 
@@ -82,6 +83,7 @@ outcome handle(handler_context& ctx, const deploy_command& cmd) {
     deployment.started_at = ctx.from.now;
     if (cmd.downtime_minutes) deployment.estimated_downtime = *cmd.downtime_minutes;
     ctx.releases.start_deployment(release.id, deployment);
+    ctx.timers.cancel_one(release.id, timer_kind::schedule_watch, cmd.environment);
     ctx.audit(&release, "deploy_start",
               {{"environment", cmd.environment},
                {"estimated_downtime", cmd.downtime_minutes ? nlohmann::json(*cmd.downtime_minutes) : nullptr}});
@@ -94,7 +96,10 @@ outcome handle(handler_context& ctx, const deploy_command& cmd) {
     for (const auto& role : roles) {
       if (role.state != "approved" && cmd.environment == ctx.rules.production_environment) owed.push_back(role.role);
     }
-    if (!owed.empty()) announcement.line().text("Sign-offs owed retroactively: " + join_words(owed));
+    if (!owed.empty()) {
+      announcement.line().text("Sign-offs owed retroactively: " + join_words(owed));
+      arm_retroactive_chase(ctx, release, ctx.from.now + ctx.rules.nudges.after);
+    }
     reply.text("Deployment of ").strong(release.version).text(" to " + cmd.environment + " started.");
   } else {
     if (current == nullptr || (current->outcome != "running" && !(cmd.action == "rollback" && current->outcome == "succeeded"))) {

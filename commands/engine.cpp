@@ -2,6 +2,7 @@
 
 #include "commands/handler_context.hpp"
 #include "commands/parser.hpp"
+#include "commands/timers.hpp"
 #include "commands/time_text.hpp"
 #include "commands/version.hpp"
 
@@ -28,6 +29,18 @@ outcome engine::execute(const request& from, const command& what) {
   return result;
 }
 
+bool engine::fire(const storage::timer_record& timer, std::chrono::sys_seconds now, bool late) {
+  const request from{"scheduler", "timer-" + std::to_string(timer.id), "releasebot", "", "", "", now};
+  handler_context ctx{*this, from};
+  const bool fired = fire_timer(ctx, timer, late);
+  if (fired && timer.release_id) {
+    const auto release = ctx.releases.find(*timer.release_id);
+    ctx.audit(release ? &*release : nullptr, "timer_" + timer.kind,
+              {{"key", timer.key}, {"due_at", storage::to_iso(timer.due_at)}, {"late", late}});
+  }
+  return fired;
+}
+
 handler_context::handler_context(engine& owner, const request& from_)
     : from{from_},
       rules{owner.rules()},
@@ -35,7 +48,9 @@ handler_context::handler_context(engine& owner, const request& from_)
       releases{owner.db()},
       audit_trail{owner.db()},
       outbox{owner.db()},
-      grants{owner.db()} {}
+      grants{owner.db()},
+      timers{owner.db()},
+      people{owner.db()} {}
 
 void handler_context::refuse(std::string problem) const { throw command_refused{std::move(problem)}; }
 
@@ -119,6 +134,14 @@ std::string handler_context::reader_zone() const {
 }
 
 std::string handler_context::when(storage::instant at) const { return format_time(at, reader_zone()); }
+
+std::string handler_context::channel_when(storage::instant at) const {
+  return format_time(at, settings.default_time_zone);
+}
+
+std::string handler_context::zone_of(std::string_view user) {
+  return people.time_zone_of(user).value_or(settings.default_time_zone);
+}
 
 storage::instant handler_context::parse_when(std::string_view text) const {
   auto parsed = parse_time(text, reader_zone());

@@ -5,6 +5,7 @@
 #include "commands/message.hpp"
 #include "commands/policy.hpp"
 #include "storage/database.hpp"
+#include "storage/timer_store.hpp"
 
 #include <chrono>
 #include <map>
@@ -50,6 +51,9 @@ public:
 
   // Must run inside the caller's transaction; throws command_refused (the caller rolls back).
   outcome execute(const request& from, const command& what);
+
+  // Does what a durable timer is for, inside the caller's transaction; false: nothing to do.
+  bool fire(const storage::timer_record& timer, std::chrono::sys_seconds now, bool late);
 
   const policy& rules() const { return rules_; }
   const engine_settings& settings() const { return settings_; }

@@ -4,8 +4,10 @@
 #include "commands/engine.hpp"
 #include "storage/audit_log.hpp"
 #include "storage/outbox.hpp"
+#include "storage/people.hpp"
 #include "storage/release_repository.hpp"
 #include "storage/role_grants.hpp"
+#include "storage/timer_store.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +24,8 @@ public:
   storage::audit_log audit_trail;
   storage::outbox outbox;
   storage::role_grants grants;
+  storage::timer_store timers;
+  storage::people people;
   bool changed = false;
 
   [[noreturn]] void refuse(std::string problem) const;
@@ -41,6 +45,8 @@ public:
 
   std::string reader_zone() const;
   std::string when(storage::instant at) const;  // in the reader's zone
+  std::string channel_when(storage::instant at) const;  // for announcements: the configured default zone
+  std::string zone_of(std::string_view user);  // a person's zone, else the configured default
   storage::instant parse_when(std::string_view text) const;  // refuses on bad input
 
   void audit(const storage::release_record* release, std::string_view action, nlohmann::json details);

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <system_error>
@@ -220,7 +221,7 @@ public:
   policy read(const toml::table& root) {
     check_keys(root, "",
                {"roles", "coordinator_role", "environments", "production_environment",
-                "readiness_teams", "cutoff_reminders", "stages", "types", "permissions"});
+                "readiness_teams", "cutoff_reminders", "nudges", "stages", "types", "permissions"});
     out_.roles = id_list(root, "", "roles", "role", R"(["release-coordinator", "qa"])");
     out_.coordinator_role = role(text(root, "", "coordinator_role", R"("release-coordinator")"));
     out_.environments =
@@ -228,6 +229,7 @@ public:
     out_.production_environment = production(text(root, "", "production_environment", R"("production")"));
     out_.readiness_teams = id_list(root, "", "readiness_teams", "team", R"(["sales", "uat"])");
     read_reminders(root);
+    read_nudges(root);
     read_stages(root);
     read_types(root);
     read_permissions(root);
@@ -394,6 +396,51 @@ private:
              "write a number and a unit d, h or m, at most 3650d, e.g. \"24h\", \"90m\", \"2d\" or \"0m\"");
       }
       out_.cutoff_reminders.push_back(*offset);
+    }
+  }
+
+  void read_nudges(const toml::table& root) {
+    const toml::node* node = root.get("nudges");
+    if (node == nullptr) return;
+    const auto& table = expect<toml::table>(*node, "nudges", "a table", "write [nudges] with after, working_hours, "
+                                                                        "working_days and escalate_after");
+    check_keys(table, "nudges", {"after", "working_hours", "working_days", "escalate_after"});
+    auto& nudges = out_.nudges;
+    if (const auto after = optional_text(table, "nudges", "after", R"("24h")")) {
+      const auto offset = parse_offset(after->value);
+      if (!offset || offset->count() == 0) {
+        fail(*after, cat("'", after->value, "' is not a waiting time"), "write a number and a unit d, h or m, e.g. \"24h\"");
+      }
+      nudges.after = *offset;
+    }
+    if (const auto hours = optional_text(table, "nudges", "working_hours", R"("09:00-17:00")")) {
+      unsigned h1 = 0, m1 = 0, h2 = 0, m2 = 0;
+      char tail = 0;
+      if (std::sscanf(hours->value.c_str(), "%2u:%2u-%2u:%2u%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 > 23 ||
+          h2 > 24 || m1 > 59 || m2 > 59 || h1 * 60 + m1 >= h2 * 60 + m2) {
+        fail(*hours, cat("'", hours->value, "' is not a span of working hours"),
+             "write HH:MM-HH:MM with the start before the end, e.g. \"09:00-17:00\"");
+      }
+      nudges.day_start = std::chrono::minutes{h1 * 60 + m1};
+      nudges.day_end = std::chrono::minutes{h2 * 60 + m2};
+    }
+    if (table.contains("working_days")) {
+      static constexpr std::array<std::string_view, 7> names{"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+      nudges.working_days.clear();
+      for (const auto& day : texts(table, "nudges", "working_days", R"(["mon", "tue", "wed", "thu", "fri"])",
+                                   "name at least one day")) {
+        const auto at = std::find(names.begin(), names.end(), day.value);
+        if (at == names.end()) fail(day, cat("'", day.value, "' is not a day"), "use mon, tue, wed, thu, fri, sat or sun");
+        nudges.working_days.push_back(static_cast<unsigned>(at - names.begin()) + 1);
+      }
+    }
+    if (table.contains("escalate_after")) {
+      const auto count = integer(table, "nudges", "escalate_after", "2");
+      if (count < 1 || count > 100) {
+        fail(table.get("escalate_after")->source(), "nudges.escalate_after", "must be between 1 and 100",
+             "write escalate_after = 2");
+      }
+      nudges.escalate_after = static_cast<int>(count);
     }
   }
 

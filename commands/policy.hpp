@@ -61,6 +61,15 @@ struct permission {
   bool release_coordinator_may = true;
 };
 
+// Chasing pending sign-offs: when, within whose working hours, and when to tell the coordinator.
+struct nudge_policy {
+  std::chrono::minutes after{24 * 60};        // a request unanswered this long is re-sent
+  std::chrono::minutes day_start{9 * 60};     // working hours, in the assignee's own time zone
+  std::chrono::minutes day_end{17 * 60};
+  std::vector<unsigned> working_days{1, 2, 3, 4, 5};  // ISO weekdays, 1 = Monday
+  int escalate_after = 2;                      // nudges before the coordinator hears of it
+};
+
 struct policy {
   std::string source;  // file the policy came from, for messages
   std::vector<std::string> roles;          // declared role ids
@@ -72,6 +81,7 @@ struct policy {
   std::vector<std::string> readiness_teams;
   std::vector<permission> permissions;
   std::vector<std::chrono::minutes> cutoff_reminders;  // offsets before the cut-off (0 = at the moment)
+  nudge_policy nudges;                                 // optional [nudges] table; defaults above
 
   const stage_definition* find_stage(std::string_view id) const;
   const release_type_definition* find_type(std::string_view id) const;

@@ -1,6 +1,7 @@
 // Handlers for the life of a release: open, list, status, schedule, advance, check, ready, scope,
 // cut-off, unit tests, close and cancel.
 #include "commands/release_view.hpp"
+#include "commands/timers.hpp"
 #include "commands/version.hpp"
 
 #include <algorithm>
@@ -156,16 +157,24 @@ outcome handle(handler_context& ctx, const schedule_command& cmd) {
     if (milestone.name == cmd.milestone) previous = milestone.planned_at;
   }
   ctx.releases.set_milestone(release.id, cmd.milestone, at);
+  if (cmd.milestone == "cutoff") {
+    arm_cutoff_reminders(ctx, release, at);
+  } else {
+    arm_schedule_watch(ctx, release, cmd.milestone, at);
+  }
   ctx.audit(&release, "schedule",
             {{"milestone", cmd.milestone},
              {"planned_at", storage::to_iso(at)},
              {"previous", previous ? nlohmann::json(storage::to_iso(*previous)) : nlohmann::json(nullptr)}});
   message_builder announcement{message_kind::announcement};
-  announcement.text("📅 ").strong(release.version).text(": " + cmd.milestone + " planned for " + ctx.when(at));
-  if (previous) announcement.text(" (was " + ctx.when(*previous) + ")");
+  announcement.text("📅 ").strong(release.version).text(": " + cmd.milestone + " planned for " + ctx.channel_when(at));
+  if (previous) announcement.text(" (was " + ctx.channel_when(*previous) + ")");
   ctx.announce_in_thread(release, announcement.build(), false);
   message_builder reply;
   reply.text("Scheduled " + cmd.milestone + " of ").strong(release.version).text(" for " + ctx.when(at) + ".");
+  if (const auto pending = ctx.timers.pending_for(release.id); !pending.empty()) {
+    reply.line().text("Next reminder: " + describe_timer(ctx, pending.front()));
+  }
   return changed_reply(reply.build());
 }
 
@@ -364,15 +373,19 @@ outcome handle(handler_context& ctx, const cutoff_command& cmd) {
   ctx.require_permission("cutoff", &release);
   const auto at = ctx.parse_when(cmd.when);
   ctx.releases.set_milestone(release.id, "cutoff", at);
+  arm_cutoff_reminders(ctx, release, at);
   ctx.audit(&release, "cutoff", {{"at", storage::to_iso(at)}});
   message_builder announcement{message_kind::announcement};
-  announcement.text("✂️ Code cut-off for ").strong(release.version).text(": " + ctx.when(at)).line();
+  announcement.text("✂️ Code cut-off for ").strong(release.version).text(": " + ctx.channel_when(at)).line();
   announcement.text("Merge what belongs in " + release.version + " before then; after it only fixes agreed with ")
       .mention(release.coordinator)
       .text(".");
   ctx.announce_in_thread(release, announcement.build(), true);
   message_builder reply;
   reply.text("Announced code cut-off of ").strong(release.version).text(" for " + ctx.when(at) + ".");
+  const auto pending = ctx.timers.pending_for(release.id);
+  reply.line().text(pending.empty() ? std::string{"No reminders: every reminder moment has passed."}
+                                    : "Next reminder: " + describe_timer(ctx, pending.front()));
   return changed_reply(reply.build());
 }
 
@@ -390,6 +403,7 @@ outcome handle(handler_context& ctx, const close_command& cmd) {
   }
   ctx.releases.leave_stage(release.id, release.stage, ctx.from.now, std::nullopt, std::nullopt);
   ctx.releases.end(release.id, "closed", ctx.from.now, std::nullopt);
+  ctx.timers.cancel(release.id);
   ctx.audit(&release, "close", nlohmann::json::object());
   message_builder announcement{message_kind::announcement};
   announcement.text("🏁 ").strong(release.version).text(" is closed. Thank you all.");
@@ -404,6 +418,7 @@ outcome handle(handler_context& ctx, const cancel_command& cmd) {
   ctx.require_permission("cancel", &release);
   ctx.releases.leave_stage(release.id, release.stage, ctx.from.now, std::nullopt, std::nullopt);
   ctx.releases.end(release.id, "cancelled", ctx.from.now, cmd.reason);
+  ctx.timers.cancel(release.id);
   ctx.audit(&release, "cancel", {{"reason", cmd.reason}, {"stage", release.stage}});
   message_builder announcement{message_kind::announcement};
   announcement.text("🛑 ").strong(release.version).text(" was cancelled by ").mention(ctx.from.user).text(": ");

@@ -1,5 +1,7 @@
 #include "commands/release_view.hpp"
 
+#include "commands/timers.hpp"
+
 #include <algorithm>
 
 namespace releasebot::commands {
@@ -306,6 +308,9 @@ message status_message(handler_context& ctx, const release_snapshot& snapshot) {
     }
   }
   if (release.state == "active") {
+    if (const auto pending = ctx.timers.pending_for(release.id); !pending.empty()) {
+      out.text("Next reminder: " + describe_timer(ctx, pending.front())).line();
+    }
     const auto blockers = gate_blockers(rules, snapshot);
     if (blockers.empty()) {
       out.text("Next: the " + release.stage + " gate passes — advance " + release.version).line();

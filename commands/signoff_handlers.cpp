@@ -1,5 +1,6 @@
 // Handlers for sign-offs: requests with buttons, typed approvals and rejections, button clicks.
 #include "commands/release_view.hpp"
+#include "commands/timers.hpp"
 
 #include <algorithm>
 
@@ -46,6 +47,7 @@ outcome record_decision(handler_context& ctx, storage::release_record& release, 
   for (const auto& request : requests) {
     if (request.role != role || request.answered_at) continue;
     ctx.send_direct(release, request.assignee, card, ctx.releases.request_card(request.id));
+    ctx.timers.cancel_one(release.id, timer_kind::signoff_nudge, request_key(request.id));
   }
   ctx.announce_in_thread(release, card, !approve);
 
@@ -103,6 +105,7 @@ outcome handle(handler_context& ctx, const signoff_command& cmd) {
                      "new approval."});
     const auto card_id = ctx.send_direct(release, user, card.build());
     ctx.releases.set_request_card(request_id, card_id);
+    arm_signoff_nudge(ctx, release, request_id, user, ctx.from.now + ctx.rules.nudges.after);
   }
   ctx.audit(&release, "signoff_request", {{"role", cmd.role}, {"users", cmd.users}});
   message_builder announcement{message_kind::announcement};

@@ -209,6 +209,29 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending ON outbox(platform, sent_at);
 )sql"},
+    migration{2, "durable timers, people's time zones, sign-off nudge counts", R"sql(
+CREATE TABLE timers (
+  id          INTEGER PRIMARY KEY,
+  kind        TEXT NOT NULL,
+  release_id  INTEGER REFERENCES releases(id),
+  key         TEXT NOT NULL,
+  due_at      TEXT NOT NULL,
+  state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','fired','skipped','cancelled')),
+  created_at  TEXT NOT NULL,
+  fired_at    TEXT,
+  late        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX timers_due ON timers(state, due_at);
+CREATE INDEX timers_release ON timers(release_id, kind, key);
+
+CREATE TABLE people (
+  user_id     TEXT PRIMARY KEY,
+  time_zone   TEXT NOT NULL,
+  updated_at  TEXT NOT NULL
+);
+
+ALTER TABLE signoff_requests ADD COLUMN nudges INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 int current_version(database& db) {

@@ -208,6 +208,13 @@ std::optional<std::pair<row_id, signoff_request_record>> release_repository::fin
                                           from_optional_iso(query.column_optional_text(6))}};
 }
 
+int release_repository::count_nudge(row_id request_id) {
+  db_.prepare("UPDATE signoff_requests SET nudges = nudges + 1 WHERE id = ?").bind(1, request_id).execute();
+  auto query = db_.prepare("SELECT nudges FROM signoff_requests WHERE id = ?");
+  query.bind(1, request_id);
+  return query.step() ? static_cast<int>(query.column_int(0)) : 0;
+}
+
 void release_repository::set_request_card(row_id request_id, row_id outbox_id) {
   db_.prepare("UPDATE signoff_requests SET card_outbox_id = ? WHERE id = ?").bind_all(outbox_id, request_id).execute();
 }

@@ -41,6 +41,8 @@ public:
   std::vector<signoff_request_record> signoff_requests(row_id id);
   // The request and the release it belongs to.
   std::optional<std::pair<row_id, signoff_request_record>> find_signoff_request(row_id request_id);
+  // Counts one more nudge and returns the new count.
+  int count_nudge(row_id request_id);
   void set_request_card(row_id request_id, row_id outbox_id);
   std::optional<row_id> request_card(row_id request_id);
   void answer_signoff_requests(row_id id, std::string_view role, instant at);

@@ -252,7 +252,9 @@ TEST_CASE("a major release from open to close, with every stage, sign-off and de
   CHECK(planning.out.find("<!channel>") == std::string::npos);
   CHECK(planning.out.find("@here") == std::string::npos);
   require_contains(planning.out, "PAY-1, PAY-2 added to scope on 5.0.0.");
-  require_contains(planning.out, "production planned for 2030-01-10 10:00 ACDT (Australia/Adelaide)");
+  // The asker reads their own zone; the channel reads the team's configured zone.
+  require_contains(planning.out, "Scheduled production of 5.0.0 for 2030-01-10 10:00 ACDT (Australia/Adelaide).");
+  require_contains(planning.out, "[#releases › 5.0.0] 📅 5.0.0: production planned for 2030-01-09 23:30 UTC\n");
   require_contains(planning.out, "[#releases › 5.0.0] ➡️ 5.0.0 moved from planning to impact");
 
   auto impact = bot.say("cora", checks("5.0.0", 9) + "check 5.0.0 10 na no integration changes\nadvance 5.0.0\n");

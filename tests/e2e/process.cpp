@@ -98,3 +98,97 @@ temp_dir::~temp_dir() {
 }
 
 }  // namespace releasebot::testing
+
+namespace releasebot::testing {
+
+running_process::running_process(const std::vector<std::string>& argv) {
+  int in_pipe[2], out_pipe[2], err_pipe[2];
+  if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    throw std::runtime_error{"pipe failed"};
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in_pipe[0], STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  std::vector<char*> args;
+  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  const int rc = ::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(in_pipe[0]);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  if (rc != 0) throw std::runtime_error{std::string{"spawn failed: "} + std::strerror(rc)};
+  in_ = in_pipe[1];
+  out_fd_ = out_pipe[0];
+  err_fd_ = err_pipe[0];
+}
+
+running_process::~running_process() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    wait();
+  }
+  for (int fd : {in_, out_fd_, err_fd_}) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+void running_process::write(const std::string& text) {
+  std::size_t written = 0;
+  while (written < text.size()) {
+    const auto n = ::write(in_, text.data() + written, text.size() - written);
+    if (n <= 0) throw std::runtime_error{"write to the bot failed"};
+    written += static_cast<std::size_t>(n);
+  }
+}
+
+void running_process::close_input() {
+  if (in_ >= 0) ::close(in_);
+  in_ = -1;
+}
+
+void running_process::pump(std::chrono::milliseconds timeout) {
+  std::vector<pollfd> fds;
+  if (out_fd_ >= 0) fds.push_back({out_fd_, POLLIN, 0});
+  if (err_fd_ >= 0) fds.push_back({err_fd_, POLLIN, 0});
+  if (fds.empty() || ::poll(fds.data(), fds.size(), static_cast<int>(timeout.count())) <= 0) return;
+  char buffer[65536];
+  for (const auto& fd : fds) {
+    if (fd.revents == 0) continue;
+    const auto n = ::read(fd.fd, buffer, sizeof buffer);
+    auto& target = fd.fd == out_fd_ ? out_ : err_;
+    if (n > 0) {
+      target.append(buffer, static_cast<std::size_t>(n));
+    } else {
+      ::close(fd.fd);
+      (fd.fd == out_fd_ ? out_fd_ : err_fd_) = -1;
+    }
+  }
+}
+
+bool running_process::wait_for_output(const std::string& text, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (out_.find(text) == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || (out_fd_ < 0 && err_fd_ < 0)) return false;
+    pump(std::min(left, std::chrono::milliseconds{100}));
+  }
+  return true;
+}
+
+void running_process::signal(int number) {
+  if (pid_ > 0) ::kill(pid_, number);
+}
+
+int running_process::wait() {
+  if (pid_ <= 0) return -1;
+  while (out_fd_ >= 0 || err_fd_ >= 0) pump(std::chrono::milliseconds{100});
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+}  // namespace releasebot::testing

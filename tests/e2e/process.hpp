@@ -31,3 +31,34 @@ private:
 };
 
 }  // namespace releasebot::testing
+
+namespace releasebot::testing {
+
+// A process kept running while the test talks to it and watches its output.
+class running_process {
+public:
+  explicit running_process(const std::vector<std::string>& argv);
+  running_process(const running_process&) = delete;
+  running_process& operator=(const running_process&) = delete;
+  ~running_process();
+
+  void write(const std::string& text);
+  void close_input();
+  // Waits until standard output contains `text` (searching all output so far); false on timeout.
+  bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout);
+  void signal(int number);
+  int wait();  // exit code, or -signal
+  const std::string& out() const { return out_; }
+  const std::string& err() const { return err_; }
+
+private:
+  void pump(std::chrono::milliseconds timeout);
+  int pid_ = -1;
+  int in_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  std::string out_;
+  std::string err_;
+};
+
+}  // namespace releasebot::testing
