@@ -3,6 +3,7 @@
 #include "bot/config.hpp"
 #include "bot/console.hpp"
 #include "bot/scheduler.hpp"
+#include "integrations/slack/slack_app.hpp"
 #include "commands/policy.hpp"
 #include "commands/time_text.hpp"
 #include "storage/migrations.hpp"
@@ -11,6 +12,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include <unistd.h>
@@ -48,15 +50,23 @@ int run_application(const application_options& options) {
     commands::engine engine{db, rules, {config.admins, config.default_time_zone, config.release_channels}};
     dispatcher dispatch{db, engine, [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }};
 
+    std::optional<integrations::slack::slack_settings> slack;
     if (options.mode == "run") {
-      const bool slack = has_env("SLACK_APP_TOKEN") && has_env("SLACK_BOT_TOKEN");
       const bool teams = has_env("MICROSOFT_APP_ID") && has_env("MICROSOFT_APP_PASSWORD");
+      if (has_env("SLACK_APP_TOKEN") && has_env("SLACK_BOT_TOKEN")) {
+        slack.emplace();
+        slack->app_token = std::getenv("SLACK_APP_TOKEN");
+        slack->bot_token = std::getenv("SLACK_BOT_TOKEN");
+        if (has_env("SLACK_API_URL")) slack->api_url = std::getenv("SLACK_API_URL");
+        slack->socket.idle_timeout = config.slack_idle_timeout;
+      } else if (has_env("SLACK_APP_TOKEN") || has_env("SLACK_BOT_TOKEN")) {
+        std::cerr << "releasebot: Slack needs both SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN (xoxb-…)\n";
+        return 2;
+      }
+      if (teams) std::cerr << "releasebot: Teams credentials found, but the Teams adapter is not built yet\n";
       if (!slack && !teams) {
         std::cerr << "releasebot: no Slack (SLACK_APP_TOKEN, SLACK_BOT_TOKEN) or Teams (MICROSOFT_APP_ID, "
                      "MICROSOFT_APP_PASSWORD) credentials — serving the console only\n";
-      } else {
-        std::cerr << "releasebot: platform credentials found, but this build connects to no platform yet "
-                     "(Slack and Teams adapters are not built) — serving the console only\n";
       }
     }
 
@@ -85,16 +95,34 @@ int run_application(const application_options& options) {
     // is /dev/null). `console` is a conversation: it ends with its input.
     const bool serve_after_input = options.mode == "run";
 
+    std::unique_ptr<integrations::slack::slack_app> slack_app;
+    int exit_code = 0;
+    if (slack) {
+      slack_app = std::make_unique<integrations::slack::slack_app>(
+          loop.get_executor(), db, [&dispatch](const inbound& event) { return dispatch.dispatch(event); },
+          [&timers] { timers.poke(); }, *slack);
+    }
+
     asio::signal_set signals{loop, SIGINT, SIGTERM};
+    asio::steady_timer shutdown_deadline{loop};
+    bool shutting_down = false;
+    // Two phases: ask everything to finish (in-flight envelopes are acked, sockets closed
+    // politely), then stop the loop if that has not happened within a bound.
     const auto shut_down = [&] {
+      if (shutting_down) return;
+      shutting_down = true;
       timers.stop();
+      if (slack_app) slack_app->stop();
       signals.cancel();
+      shutdown_deadline.expires_after(std::chrono::seconds{3});
+      shutdown_deadline.async_wait([&loop](const boost::system::error_code& error) {
+        if (!error) loop.stop();
+      });
     };
     signals.async_wait([&](const boost::system::error_code& error, int signal) {
       if (error) return;
       spdlog::info("signal {} — finishing", signal);
       shut_down();
-      loop.stop();
     });
     const auto log_failure = [](std::string_view what, std::exception_ptr failure) {
       if (!failure) return;
@@ -104,14 +132,42 @@ int run_application(const application_options& options) {
         spdlog::error("{} stopped: {}", what, error.what());
       }
     };
-    asio::co_spawn(loop, timers.run([&printer, &system_now] { printer.deliver_pending(system_now()); }),
-                   [&](std::exception_ptr failure) { log_failure("scheduler", failure); });
+    // The loop ends when every component has finished; the deadline only forces a stuck one.
+    int running = 0;
+    const auto finished = [&] {
+      if (--running == 0) shutdown_deadline.cancel();
+    };
+    const auto after_firing = [&] {
+      printer.deliver_pending(system_now());
+      if (slack_app) slack_app->deliver_soon();
+    };
+    ++running;
+    asio::co_spawn(loop, timers.run(after_firing), [&](std::exception_ptr failure) {
+      log_failure("scheduler", failure);
+      finished();
+    });
+    if (slack_app) {
+      ++running;
+      asio::co_spawn(loop, slack_app->run(), [&](std::exception_ptr failure, std::string problem) {
+        log_failure("slack", failure);
+        if (!problem.empty()) {
+          std::cerr << "releasebot: " << problem << '\n';
+          exit_code = 1;
+        }
+        if (failure) exit_code = 1;
+        shut_down();
+        finished();
+      });
+    }
+    ++running;
     asio::co_spawn(loop, session.run(), [&](std::exception_ptr failure) {
       log_failure("console", failure);
       if (!serve_after_input || interactive || failure) shut_down();
+      finished();
     });
     loop.run();
-    return 0;
+    shutdown_deadline.cancel();
+    return exit_code;
   } catch (const config_error& error) {
     std::cerr << "releasebot: configuration: " << error.what() << '\n';
   } catch (const commands::policy_error& error) {

@@ -1,2 +1,5 @@
-// Asio is compiled once, here, for the whole program (BOOST_ASIO_SEPARATE_COMPILATION).
+// Asio (with its SSL support) and Beast are compiled once, here, for the whole program
+// (BOOST_ASIO_SEPARATE_COMPILATION, BOOST_BEAST_SEPARATE_COMPILATION).
 #include <boost/asio/impl/src.hpp>
+#include <boost/asio/ssl/impl/src.hpp>
+#include <boost/beast/src.hpp>

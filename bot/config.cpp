@@ -80,7 +80,18 @@ configuration load_configuration(const std::filesystem::path& file) {
   }
   for (const auto* platform : {"console", "slack", "teams"}) {
     if (const auto* table = table_of(platform)) {
-      reject_unknown_keys(file, *table, platform, {"release_channel"});
+      if (std::string_view{platform} == "slack") {
+        reject_unknown_keys(file, *table, platform, {"release_channel", "idle_timeout_ms"});
+        if (const auto* node = table->get("idle_timeout_ms")) {
+          const auto* value = node->as_integer();
+          if (value == nullptr || value->get() < 1000 || value->get() > 600'000) {
+            fail(file, node->source(), "slack.idle_timeout_ms", "must be a number of milliseconds from 1000 to 600000");
+          }
+          config.slack_idle_timeout = std::chrono::milliseconds{value->get()};
+        }
+      } else {
+        reject_unknown_keys(file, *table, platform, {"release_channel"});
+      }
       config.release_channels[platform] = read_string(file, *table, platform, "release_channel", "");
     }
   }

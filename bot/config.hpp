@@ -1,6 +1,7 @@
 // The bot's configuration: a TOML file for settings, the environment for secrets.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <stdexcept>
@@ -22,6 +23,7 @@ struct configuration {
   std::vector<std::string> admins;
   std::map<std::string, std::string> release_channels;  // platform → channel
   std::string http_listen = "127.0.0.1:3978";
+  std::chrono::milliseconds slack_idle_timeout{30'000};  // [slack] idle_timeout_ms
 };
 
 // Reads and validates; every problem is a config_error naming the file, the key and the fix.

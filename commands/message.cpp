@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
-#include <regex>
 
 namespace releasebot::commands {
 
@@ -78,22 +77,83 @@ message message_builder::build() {
   return std::move(message_);
 }
 
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t'; }
+char lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool is_word_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// Length of a Teams mention tag (<at>, </at>, < at >) starting at `at`, or 0.
+std::size_t teams_tag_length(std::string_view text, std::size_t at) {
+  std::size_t i = at + 1;
+  while (i < text.size() && is_space(text[i])) ++i;
+  if (i < text.size() && text[i] == '/') ++i;
+  while (i < text.size() && is_space(text[i])) ++i;
+  if (i + 1 >= text.size() || lower_ascii(text[i]) != 'a' || lower_ascii(text[i + 1]) != 't') return 0;
+  i += 2;
+  while (i < text.size() && is_space(text[i])) ++i;
+  return i < text.size() && text[i] == '>' ? i - at + 1 : 0;
+}
+
+// One pass: Slack markup (<!here>, <@U1>, <#C1>, <!subteam^S1>) loses its brackets, Teams <at>
+// tags go. Returns whether anything changed.
+bool strip_markup_once(std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  bool changed = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '<') {
+      if (const auto tag = teams_tag_length(text, i); tag > 0) {
+        i += tag - 1;
+        changed = true;
+        continue;
+      }
+      if (i + 1 < text.size() && (text[i + 1] == '!' || text[i + 1] == '@' || text[i + 1] == '#')) {
+        const auto close = text.find_first_of("<>", i + 1);
+        if (close != std::string::npos && text[close] == '>') {
+          out.append(text, i + 1, close - i - 1);
+          i = close;
+          changed = true;
+          continue;
+        }
+      }
+    }
+    out += text[i];
+  }
+  text = std::move(out);
+  return changed;
+}
+
+}  // namespace
+
 std::string neutralize(std::string_view typed) {
-  // Slack markup (<!here>, <@U1>, <#C1>, <!subteam^S1>) loses its brackets; Teams <at> tags go;
-  // the bare broadcast words get a word joiner after the @ so no client treats them as a ping.
-  static const std::regex slack_markup{R"(<([!@#][^<>]*)>)"};
-  static const std::regex teams_mention{R"(<\s*/?\s*at\s*>)", std::regex::icase};
-  static const std::regex broadcast_words{R"(@(here|channel|everyone|all)\b)", std::regex::icase};
+  // A hand-written scanner rather than std::regex, whose recursion overflows the stack on long text.
   // Repeated until nothing changes: removing one layer must not assemble a new ping from what is
   // left ("<<!here>>", "<!chan<at>nel>"). Every pass that changes the text shortens it, so this ends.
   std::string text{typed};
-  for (std::string previous; text != previous;) {
-    previous = text;
-    text = std::regex_replace(text, slack_markup, "$1");
-    text = std::regex_replace(text, teams_mention, "");
+  while (strip_markup_once(text)) {
   }
-  text = std::regex_replace(text, broadcast_words, "@\u2060$1");
-  return text;
+  // The bare broadcast words get a word joiner after the @ so no client treats them as a ping.
+  static constexpr std::string_view broadcast_words[] = {"here", "channel", "everyone", "all"};
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    out += text[i];
+    if (text[i] != '@') continue;
+    for (const auto word : broadcast_words) {
+      if (i + 1 + word.size() > text.size()) continue;
+      bool same = true;
+      for (std::size_t k = 0; k < word.size(); ++k) same = same && lower_ascii(text[i + 1 + k]) == word[k];
+      const auto after = i + 1 + word.size();
+      if (same && (after == text.size() || !is_word_char(text[after]))) {
+        out += "\u2060";
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 void to_json(nlohmann::json& json, const message& value) {

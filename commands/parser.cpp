@@ -258,7 +258,7 @@ std::vector<command_spec> build_specs() {
   add({"reject", {}, "reject <version> [as <role>] <reason…>", "records your rejection; the release cannot pass signoff",
        "a holder of the role", {"reject 4.2.0 as qa checkout broken on Safari"}, parse_decision(false)});
   add({"cutoff", {"cut-off", "codefreeze"}, "cutoff <version> <YYYY-MM-DD HH:MM> [Area/City]",
-       "announces code cut-off in the release thread and channel now", "coordinator, infra",
+       "announces code cut-off now and reminds the release before it (24 h, 1 h, at the moment)", "coordinator, infra",
        {"cutoff 4.2.0 2026-12-01 17:00"}, [](args& rest) -> command {
          cutoff_command cmd;
          cmd.version = take(rest, "version");

@@ -232,6 +232,9 @@ CREATE TABLE people (
 
 ALTER TABLE signoff_requests ADD COLUMN nudges INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    migration{3, "outbox messages a platform refused for good", R"sql(
+ALTER TABLE outbox ADD COLUMN failed_reason TEXT;
+)sql"},
 };
 
 int current_version(database& db) {

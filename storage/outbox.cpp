@@ -15,7 +15,8 @@ row_id outbox::enqueue(const outbox_message& message) {
 std::vector<outbox_message> outbox::pending(std::string_view platform, int limit) {
   auto query = db_.prepare(
       "SELECT id, platform, destination, channel, release_id, recipient, broadcast, starts_thread, payload, "
-      "created_at, attempts, updates FROM outbox WHERE platform = ? AND sent_at IS NULL ORDER BY id LIMIT ?");
+      "created_at, attempts, updates FROM outbox WHERE platform = ? AND sent_at IS NULL AND failed_reason IS NULL "
+      "ORDER BY id LIMIT ?");
   query.bind_all(platform, limit);
   std::vector<outbox_message> messages;
   while (query.step()) {
@@ -43,12 +44,17 @@ void outbox::mark_sent(row_id id, instant at, std::string_view platform_ref) {
       .execute();
 }
 
+void outbox::mark_failed(row_id id, std::string_view reason) {
+  db_.prepare("UPDATE outbox SET failed_reason = ?, attempts = attempts + 1 WHERE id = ?").bind_all(reason, id).execute();
+}
+
 void outbox::count_attempt(row_id id) {
   db_.prepare("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?").bind(1, id).execute();
 }
 
 std::int64_t outbox::pending_count(std::string_view platform) {
-  auto query = db_.prepare("SELECT count(*) FROM outbox WHERE platform = ? AND sent_at IS NULL");
+  auto query =
+      db_.prepare("SELECT count(*) FROM outbox WHERE platform = ? AND sent_at IS NULL AND failed_reason IS NULL");
   query.bind(1, platform);
   query.step();
   return query.column_int(0);

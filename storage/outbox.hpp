@@ -30,10 +30,12 @@ public:
   explicit outbox(database& db) : db_{db} {}
 
   row_id enqueue(const outbox_message& message);
-  // Oldest first; only messages not yet sent.
+  // Oldest first; only messages neither sent nor refused for good.
   std::vector<outbox_message> pending(std::string_view platform, int limit = 100);
   void mark_sent(row_id id, instant at, std::string_view platform_ref);
   void count_attempt(row_id id);
+  // The platform refused it for good (unknown channel, bad blocks): kept for the record, not retried.
+  void mark_failed(row_id id, std::string_view reason);
   std::int64_t pending_count(std::string_view platform);
   std::optional<std::string> platform_ref_of(row_id id);
 

@@ -180,3 +180,11 @@ TEST_CASE("a message round-trips through JSON", "[message]") {
     CHECK_THROWS_AS(bad.get<message>(), std::invalid_argument);
   }
 }
+
+TEST_CASE("neutralize handles very long typed text without deep recursion", "[message]") {
+  const std::string long_mention = "<@" + std::string(100000, 'a') + ">";
+  const auto result = releasebot::commands::neutralize(long_mention);
+  CHECK(result == "@" + std::string(100000, 'a'));
+  const auto nested = std::string(5000, '<') + "!here" + std::string(5000, '>');
+  CHECK(releasebot::commands::neutralize(nested).find("<!here>") == std::string::npos);
+}

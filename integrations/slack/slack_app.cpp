@@ -1,0 +1,118 @@
+#include "integrations/slack/slack_app.hpp"
+
+#include "integrations/slack/block_kit.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <cstdlib>
+#include <boost/asio/detached.hpp>
+#include <spdlog/spdlog.h>
+
+namespace asio = boost::asio;
+
+namespace releasebot::integrations::slack {
+
+namespace {
+
+// Fault injection for the crash tests: die after a commit and before its ack, as kill -9 would.
+bool crash_after_commit() {
+  static const bool armed = [] {
+    const char* point = std::getenv("RELEASEBOT_FAILPOINT");
+    return point != nullptr && std::string_view{point} == "slack_after_commit";
+  }();
+  return armed;
+}
+
+}  // namespace
+
+slack_app::slack_app(asio::any_io_executor executor, storage::database& db, dispatch_function dispatch,
+                     std::function<void()> after_change, slack_settings settings)
+    : executor_{executor},
+      db_{db},
+      dispatch_{std::move(dispatch)},
+      after_change_{std::move(after_change)},
+      settings_{std::move(settings)},
+      tls_{net::make_client_tls_context()} {
+  bot_api_ = std::make_unique<web_api>(executor_, tls_, settings_.api_url, settings_.bot_token);
+  app_api_ = std::make_unique<web_api>(executor_, tls_, settings_.api_url, settings_.app_token);
+  sender_ = std::make_unique<outbox_sender>(executor_, db_, *bot_api_);
+}
+
+slack_app::~slack_app() = default;
+
+void slack_app::stop() {
+  stopping_ = true;
+  if (socket_) socket_->stop();
+  sender_->stop();
+}
+
+void slack_app::deliver_soon() { sender_->poke(); }
+
+asio::awaitable<std::string> slack_app::time_zone_of(const std::string& user) {
+  if (const auto known = time_zones_.find(user); known != time_zones_.end()) co_return known->second;
+  nlohmann::json arguments = nlohmann::json::object();
+  arguments["user"] = user;
+  const auto info = co_await bot_api_->call(std::string{"users.info"}, std::move(arguments), true, 1);
+  std::string zone;
+  if (info.ok) zone = info.body["user"].value("tz", std::string{});
+  if (!info.ok) spdlog::warn("slack: {}", info.error);
+  time_zones_[user] = zone;  // remembered even when empty: one lookup per person, not per message
+  co_return zone;
+}
+
+asio::awaitable<void> slack_app::answer(reply_route route, envelope_type type, commands::message reply,
+                                        bool make_public) {
+  nlohmann::json arguments{{"channel", route.channel}, {"text", render_fallback(reply)}, {"blocks", render_blocks(reply)}};
+  std::string method = "chat.postEphemeral";
+  if (route.direct_message || make_public) {
+    method = "chat.postMessage";
+  } else {
+    arguments["user"] = route.user;
+  }
+  if (!route.thread_ts.empty() && type == envelope_type::events_api) arguments["thread_ts"] = route.thread_ts;
+  const auto result = co_await bot_api_->call(method, arguments);
+  if (!result.ok) spdlog::warn("slack: could not answer {}: {}", route.user, result.error);
+}
+
+asio::awaitable<nlohmann::json> slack_app::handle(const envelope& env) {
+  if (!env.event) {
+    if (!env.ignored_because.empty()) spdlog::debug("slack: ignored {}: {}", env.envelope_id, env.ignored_because);
+    co_return nullptr;
+  }
+  auto event = *env.event;
+  if (env.retry_attempt > 0) spdlog::info("slack: redelivery {} of {} ({})", env.retry_attempt, env.envelope_id, env.retry_reason);
+  event.time_zone = co_await time_zone_of(event.user);
+  const auto result = dispatch_(event);
+  if (result.changed && crash_after_commit()) std::_Exit(137);
+  if (result.changed) {
+    sender_->poke();
+    if (after_change_) after_change_();
+  }
+  if (env.route.slash_command) {
+    co_return nlohmann::json{{"response_type", result.make_public ? "in_channel" : "ephemeral"},
+                             {"text", render_fallback(result.reply)},
+                             {"blocks", render_blocks(result.reply)}};
+  }
+  // Answered after the ack, so Slack's 3 s deadline never waits on another API call.
+  asio::co_spawn(executor_, answer(env.route, env.type, result.reply, result.make_public), asio::detached);
+  co_return nullptr;
+}
+
+asio::awaitable<std::string> slack_app::run() {
+  const auto identity = co_await bot_api_->call(std::string{"auth.test"}, nlohmann::json::object(), false, 3);
+  if (!identity.ok) {
+    if (classify_slack_error(identity.error_code) == failure_kind::fatal) {
+      co_return "Slack refused the bot token (" + identity.error + ") — check SLACK_BOT_TOKEN (xoxb-…)";
+    }
+    co_return "cannot reach Slack's Web API at " + settings_.api_url + " (" + identity.error + ")";
+  }
+  bot_user_id_ = identity.body.value("user_id", std::string{});
+  spdlog::info("slack: connected to the Web API as {}", bot_user_id_);
+  socket_ = std::make_unique<socket_mode_client>(
+      executor_, tls_, *app_api_, bot_user_id_, [this](const envelope& env) { return handle(env); }, settings_.socket);
+  asio::co_spawn(executor_, sender_->run(), asio::detached);
+  auto problem = co_await socket_->run();
+  sender_->stop();
+  co_return problem;
+}
+
+}  // namespace releasebot::integrations::slack

@@ -1,0 +1,276 @@
+// End-to-end: the real `releasebot run` against a fake Slack (HTTPS Web API + TLS Socket Mode)
+// on 127.0.0.1, asserting on the Web API calls and acks a real Slack would see.
+#include "../fakes/fake_slack.hpp"
+#include "process.hpp"
+
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+using namespace std::chrono_literals;
+using releasebot::testing::api_call;
+using releasebot::testing::fake_slack;
+using releasebot::testing::running_process;
+using releasebot::testing::temp_dir;
+
+namespace {
+
+long count(const std::string& db, const std::string& sql) {
+  sqlite3* handle = nullptr;
+  REQUIRE(sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  long value = -1;
+  sqlite3_exec(
+      handle, sql.c_str(),
+      [](void* target, int, char** values, char**) {
+        *static_cast<long*>(target) = values[0] != nullptr ? std::stol(values[0]) : 0;
+        return 0;
+      },
+      &value, nullptr);
+  sqlite3_close(handle);
+  return value;
+}
+
+bool text_has(const api_call& call, const std::string& needle) {
+  return call.body.value("text", std::string{}).find(needle) != std::string::npos;
+}
+
+// A fake Slack, a config that points the bot at it, and the bot itself.
+class slack_setup {
+public:
+  slack_setup() {
+    std::ofstream{config()} << "[bot]\npolicy = \"" << RELEASEBOT_SOURCE_DIR << "/deploy/policy.toml\"\n"
+                            << "[access]\nadmins = [\"UALICE\"]\n"
+                            << "[slack]\nrelease_channel = \"CREL\"\nidle_timeout_ms = 2000\n";
+  }
+
+  std::string db() const { return dir_.file("bot.db"); }
+  std::string config() const { return dir_.file("releasebot.toml"); }
+
+  std::unique_ptr<running_process> start_bot(const std::string& app_token = {}) {
+    ::setenv("SLACK_APP_TOKEN", (app_token.empty() ? slack.app_token() : app_token).c_str(), 1);
+    ::setenv("SLACK_BOT_TOKEN", slack.bot_token().c_str(), 1);
+    ::setenv("SLACK_API_URL", slack.api_url().c_str(), 1);
+    ::setenv("SSL_CERT_FILE", slack.ca_file().c_str(), 1);
+    auto bot = std::make_unique<running_process>(
+        std::vector<std::string>{RELEASEBOT_BINARY, "run", "--db", db(), "--config", config(), "--log-level", "info"});
+    bot->close_input();
+    return bot;
+  }
+
+  // Sends a slash command and returns its ack payload's text.
+  std::string slash(const std::string& user, const std::string& text) {
+    const auto id = slack.send_slash_command(user, "CREL", text);
+    const auto ack = slack.wait_for_ack(id, 5s);
+    INFO("slash: " << text);
+    REQUIRE(ack);
+    return ack->contains("payload") ? (*ack)["payload"].value("text", std::string{}) : std::string{};
+  }
+
+  api_call require_call(const std::string& method, const std::function<bool(const api_call&)>& match,
+                        std::chrono::milliseconds timeout = 5s) {
+    auto call = slack.wait_for_call(method, match, timeout);
+    INFO("waiting for " << method);
+    REQUIRE(call);
+    return *call;
+  }
+
+  fake_slack slack;
+
+private:
+  temp_dir dir_;
+};
+
+}  // namespace
+
+TEST_CASE("a release driven from Slack: slash commands, mentions, DMs and buttons", "[e2e][slack]") {
+  slack_setup s;
+  auto bot = s.start_bot();
+  REQUIRE(s.slack.wait_for_connections(1, 10s));
+
+  CHECK(s.slash("UALICE", "role <@UQA> add qa") == "Granted qa to <@UQA>.");
+  const auto opened = s.slash("UALICE", "open 4.2.0 hotfix Checkout & <!channel> fix");
+  CHECK(opened.find("Opened 4.2.0 (hotfix) in planning") != std::string::npos);
+  const auto opening = s.require_call("chat.postMessage", [](const api_call& c) {
+    return c.body.value("channel", "") == "CREL" && text_has(c, "Release 4.2.0");
+  });
+  CHECK(opening.authorization == "Bearer " + s.slack.bot_token());
+  CHECK(opening.content_type == "application/json; charset=utf-8");
+  CHECK_FALSE(opening.body.contains("thread_ts"));
+  CHECK(opening.body.dump().find("<!channel>") == std::string::npos);
+  CHECK(opening.body.value("text", "").find("Checkout &amp; !channel fix") != std::string::npos);
+  REQUIRE(opening.body.contains("blocks"));
+
+  // A mention is answered ephemerally to the asker.
+  s.slack.send_app_mention("UALICE", "CREL", "<@UBOT> status 4.2");
+  const auto status = s.require_call("chat.postEphemeral", [](const api_call& c) { return text_has(c, "Stage: planning"); });
+  CHECK(status.body.value("user", "") == "UALICE");
+  CHECK(status.body.value("channel", "") == "CREL");
+
+  // A sign-off request: a DM with buttons, and a line in the release thread.
+  CHECK(s.slash("UALICE", "signoff 4.2.0 qa <@UQA>").find("Asked 1 person") != std::string::npos);
+  const auto card = s.require_call("chat.postMessage", [](const api_call& c) {
+    return c.body.value("channel", "") == "DUQA" && text_has(c, "asks you to sign off");
+  });
+  const auto blocks = card.body["blocks"].dump();
+  CHECK(blocks.find("\"action_id\":\"signoff_approve\"") != std::string::npos);
+  CHECK(blocks.find("\"style\":\"danger\"") != std::string::npos);
+  std::string request_value;
+  for (const auto& block : card.body["blocks"]) {
+    if (block.value("type", "") != "actions") continue;
+    request_value = block["elements"][0].value("value", "");
+  }
+  REQUIRE_FALSE(request_value.empty());
+  const auto thread_line = s.require_call("chat.postMessage", [](const api_call& c) {
+    return c.body.value("channel", "") == "CREL" && text_has(c, "sign-off requested from");
+  });
+  const auto release_thread = thread_line.body.value("thread_ts", "");
+  CHECK_FALSE(release_thread.empty());
+
+  // Someone else clicking the card is refused; the person asked is not.
+  s.slack.send_button_click("UPM", "signoff_approve", request_value, "DUQA", "1.000001");
+  const auto refusal = s.require_call("chat.postEphemeral", [](const api_call& c) { return text_has(c, "only @UQA"); });
+  CHECK(refusal.body.value("user", "") == "UPM");
+  CHECK(count(s.db(), "SELECT count(*) FROM signoff_decisions") == 0);
+
+  s.slack.send_button_click("UQA", "signoff_approve", request_value, "DUQA", "1.000001");
+  const auto update = s.require_call("chat.update", [](const api_call& c) { return text_has(c, "approved by"); });
+  CHECK(update.body.value("channel", "") == "DUQA");
+  const auto decision_line = s.require_call("chat.postMessage", [](const api_call& c) {
+    return c.body.value("channel", "") == "CREL" && text_has(c, "approved by");
+  });
+  CHECK(decision_line.body.value("thread_ts", "") == release_thread);
+  CHECK_FALSE(update.body.value("ts", "").empty());
+  CHECK(count(s.db(), "SELECT count(*) FROM signoff_decisions WHERE decided_by = 'UQA'") == 1);
+
+  // A direct message gets its answer in the DM.
+  s.slack.send_direct_message("UQA", "status 4.2.0");
+  const auto dm_answer = s.require_call("chat.postMessage", [](const api_call& c) {
+    return c.body.value("channel", "") == "DUQA" && text_has(c, "qa ✓");
+  });
+  CHECK(dm_answer.body.contains("blocks"));
+
+  bot->signal(SIGTERM);
+  CHECK(bot->wait() == 0);
+  CHECK(s.slack.other_frames().empty());
+}
+
+TEST_CASE("the same envelope delivered twice is applied once and answered alike", "[e2e][slack]") {
+  slack_setup s;
+  auto bot = s.start_bot();
+  REQUIRE(s.slack.wait_for_connections(1, 10s));
+  const auto id = s.slack.send_slash_command("UALICE", "CREL", "open 4.2.0 minor Payments");
+  const auto first = s.slack.wait_for_ack(id, 5s);
+  REQUIRE(first);
+  s.slack.send_slash_command("UALICE", "CREL", "open 4.2.0 minor Payments", 1, id);
+  REQUIRE(s.slack.wait_for_call("chat.postMessage", [](const api_call&) { return true; }, 5s));
+  std::this_thread::sleep_for(500ms);
+  CHECK(s.slack.ack_count(id) == 2);
+  CHECK(count(s.db(), "SELECT count(*) FROM releases") == 1);
+  CHECK(count(s.db(), "SELECT count(*) FROM outbox") == 1);
+  CHECK(s.slack.calls("chat.postMessage").size() == 1);
+  bot->signal(SIGTERM);
+  CHECK(bot->wait() == 0);
+}
+
+TEST_CASE("refresh_requested: the new connection says hello before the old goes, nothing is lost", "[e2e][slack]") {
+  slack_setup s;
+  auto bot = s.start_bot();
+  REQUIRE(s.slack.wait_for_connections(1, 10s));
+  s.slack.send_disconnect("refresh_requested", 1);
+  // Commands keep arriving on the old connection while the bot switches.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(s.slack.send_slash_command("UALICE", "CREL", "open 4." + std::to_string(i) + ".0 minor", 0));
+  REQUIRE(s.slack.wait_for_connections(2, 10s));
+  for (int i = 5; i < 10; ++i) ids.push_back(s.slack.send_slash_command("UALICE", "CREL", "open 4." + std::to_string(i) + ".0 minor", 0));
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    INFO("command " << i << "; bot log:\n" << bot->err());
+    CHECK(s.slack.wait_for_ack(ids[i], 5s));
+  }
+  CHECK(count(s.db(), "SELECT count(*) FROM releases") == 10);
+  bot->signal(SIGTERM);
+  CHECK(bot->wait() == 0);
+}
+
+TEST_CASE("an abrupt TCP drop reconnects quickly and carries on", "[e2e][slack]") {
+  slack_setup s;
+  auto bot = s.start_bot();
+  REQUIRE(s.slack.wait_for_connections(1, 10s));
+  s.slack.drop_connection();
+  REQUIRE(s.slack.wait_for_connections(2, 5s));
+  CHECK(s.slash("UALICE", "open 4.2.0 minor").find("Opened 4.2.0") != std::string::npos);
+  bot->signal(SIGTERM);
+  CHECK(bot->wait() == 0);
+}
+
+TEST_CASE("a silent connection (no pong) is replaced", "[e2e][slack]") {
+  slack_setup s;
+  auto bot = s.start_bot();
+  REQUIRE(s.slack.wait_for_connections(1, 10s));
+  s.slack.go_silent();
+  REQUIRE(s.slack.wait_for_connections(2, 8s));
+  CHECK(s.slash("UALICE", "list").find("No active releases") != std::string::npos);
+  bot->signal(SIGTERM);
+  CHECK(bot->wait() == 0);
+}
+
+TEST_CASE("429 with Retry-After on chat.postMessage: every announcement still posted once", "[e2e][slack]") {
+  slack_setup s;
+  auto bot = s.start_bot();
+  REQUIRE(s.slack.wait_for_connections(1, 10s));
+  s.slack.rate_limit("chat.postMessage", 3, 1);
+  s.slash("UALICE", "open 4.2.0 minor");
+  s.slash("UALICE", "scope 4.2.0 add PAY-1");
+  s.slash("UALICE", "scope 4.2.0 resolved PAY-1");
+  REQUIRE(s.slack.wait_for_call("chat.postMessage", [](const api_call& c) { return text_has(c, "PAY-1 resolved"); }, 15s));
+  std::this_thread::sleep_for(500ms);
+  int accepted = 0;
+  for (const auto& call : s.slack.calls("chat.postMessage")) {
+    if (text_has(call, "Release 4.2.0") || text_has(call, "added to scope") || text_has(call, "PAY-1 resolved")) ++accepted;
+  }
+  CHECK(accepted == 3 + 3);  // three refused attempts, then each of the three once
+  CHECK(count(s.db(), "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0);
+  CHECK(count(s.db(), "SELECT count(DISTINCT platform_ref) FROM outbox") == 3);
+  bot->signal(SIGTERM);
+  CHECK(bot->wait() == 0);
+}
+
+TEST_CASE("a refused app token stops the bot with a clear message", "[e2e][slack]") {
+  slack_setup s;
+  auto bot = s.start_bot("xapp-wrong");
+  const int code = bot->wait();
+  CHECK(code == 1);
+  CHECK(bot->err().find("Slack refused the app token (apps.connections.open: invalid_auth)") != std::string::npos);
+  CHECK(bot->err().find("xapp-wrong") == std::string::npos);
+  CHECK(s.slack.calls("apps.connections.open").size() == 1);  // no retry loop on a bad token
+}
+
+TEST_CASE("kill -9 between commit and ack: the redelivery is answered from the stored reply", "[e2e][slack]") {
+  slack_setup s;
+  ::setenv("RELEASEBOT_FAILPOINT", "slack_after_commit", 1);
+  auto bot = s.start_bot();
+  ::unsetenv("RELEASEBOT_FAILPOINT");
+  REQUIRE(s.slack.wait_for_connections(1, 10s));
+  const auto id = s.slack.send_slash_command("UALICE", "CREL", "open 4.2.0 minor Payments");
+  CHECK(bot->wait() == 137);  // died after the commit, before the ack
+  CHECK(s.slack.ack_count(id) == 0);
+  CHECK(count(s.db(), "SELECT count(*) FROM releases") == 1);
+  CHECK(count(s.db(), "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 1);
+
+  auto again = s.start_bot();
+  REQUIRE(s.slack.wait_for_connections(2, 10s));
+  s.slack.send_slash_command("UALICE", "CREL", "open 4.2.0 minor Payments", 1, id);
+  const auto ack = s.slack.wait_for_ack(id, 5s);
+  REQUIRE(ack);
+  CHECK((*ack)["payload"].value("text", "").find("Opened 4.2.0 (minor)") != std::string::npos);
+  REQUIRE(s.slack.wait_for_call("chat.postMessage", [](const api_call& c) { return text_has(c, "Release 4.2.0"); }, 5s));
+  std::this_thread::sleep_for(500ms);
+  CHECK(s.slack.calls("chat.postMessage").size() == 1);
+  CHECK(count(s.db(), "SELECT count(*) FROM releases") == 1);
+  CHECK(count(s.db(), "SELECT count(*) FROM audit_log") == 1);
+  again->signal(SIGTERM);
+  CHECK(again->wait() == 0);
+}
