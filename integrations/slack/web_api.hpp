@@ -2,7 +2,7 @@
 // retried as Slack asks. Tokens never appear in logs or errors.
 #pragma once
 
-#include "integrations/net/https_endpoint.hpp"
+#include "integrations/net/http_client.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -40,17 +40,13 @@ public:
   std::uint64_t calls_made() const { return calls_made_; }
 
 private:
-  struct connection;
-  boost::asio::awaitable<std::unique_ptr<connection>> take_connection();
   boost::asio::awaitable<api_result> call_once(std::string method, const nlohmann::json& arguments, bool form,
                                                std::chrono::seconds& retry_after);
 
   boost::asio::any_io_executor executor_;
-  boost::asio::ssl::context& tls_;
+  net::http_client http_;
   std::string base_url_;
   std::string token_;
-  std::optional<net::endpoint> endpoint_;
-  std::vector<std::unique_ptr<connection>> idle_;
   std::uint64_t calls_made_ = 0;
 };
 

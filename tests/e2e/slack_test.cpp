@@ -89,7 +89,11 @@ private:
 TEST_CASE("a release driven from Slack: slash commands, mentions, DMs and buttons", "[e2e][slack]") {
   slack_setup s;
   auto bot = s.start_bot();
-  REQUIRE(s.slack.wait_for_connections(1, 10s));
+  if (!s.slack.wait_for_connections(1, 10s)) {
+    bot->signal(SIGTERM);
+    bot->wait();
+    FAIL("no Socket Mode connection; the bot said:\n" << bot->err());
+  }
 
   CHECK(s.slash("UALICE", "role <@UQA> add qa") == "Granted qa to <@UQA>.");
   const auto opened = s.slash("UALICE", "open 4.2.0 hotfix Checkout & <!channel> fix");
