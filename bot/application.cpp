@@ -4,6 +4,7 @@
 #include "bot/console.hpp"
 #include "bot/scheduler.hpp"
 #include "integrations/slack/slack_app.hpp"
+#include "integrations/teams/teams_app.hpp"
 #include "commands/policy.hpp"
 #include "commands/time_text.hpp"
 #include "storage/migrations.hpp"
@@ -51,8 +52,24 @@ int run_application(const application_options& options) {
     dispatcher dispatch{db, engine, [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }};
 
     std::optional<integrations::slack::slack_settings> slack;
+    std::optional<integrations::teams::teams_settings> teams_settings;
     if (options.mode == "run") {
       const bool teams = has_env("MICROSOFT_APP_ID") && has_env("MICROSOFT_APP_PASSWORD");
+      if (teams) {
+        if (!has_env("MICROSOFT_APP_TENANT_ID")) {
+          std::cerr << "releasebot: Teams needs MICROSOFT_APP_TENANT_ID too (a single-tenant app)\n";
+          return 2;
+        }
+        teams_settings.emplace();
+        teams_settings->app_id = std::getenv("MICROSOFT_APP_ID");
+        teams_settings->app_password = std::getenv("MICROSOFT_APP_PASSWORD");
+        teams_settings->tenant_id = std::getenv("MICROSOFT_APP_TENANT_ID");
+        teams_settings->openid_metadata_url = config.teams_openid_metadata_url;
+        teams_settings->token_url = config.teams_token_url;
+        teams_settings->allowed_tenants = config.teams_allowed_tenants;
+        teams_settings->allowed_service_hosts = config.teams_allowed_service_hosts;
+        teams_settings->listen = config.http_listen;
+      }
       if (has_env("SLACK_APP_TOKEN") && has_env("SLACK_BOT_TOKEN")) {
         slack.emplace();
         slack->app_token = std::getenv("SLACK_APP_TOKEN");
@@ -63,7 +80,6 @@ int run_application(const application_options& options) {
         std::cerr << "releasebot: Slack needs both SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN (xoxb-…)\n";
         return 2;
       }
-      if (teams) std::cerr << "releasebot: Teams credentials found, but the Teams adapter is not built yet\n";
       if (!slack && !teams) {
         std::cerr << "releasebot: no Slack (SLACK_APP_TOKEN, SLACK_BOT_TOKEN) or Teams (MICROSOFT_APP_ID, "
                      "MICROSOFT_APP_PASSWORD) credentials — serving the console only\n";
@@ -96,7 +112,13 @@ int run_application(const application_options& options) {
     const bool serve_after_input = options.mode == "run";
 
     std::unique_ptr<integrations::slack::slack_app> slack_app;
+    std::unique_ptr<integrations::teams::teams_app> teams_app;
     int exit_code = 0;
+    if (teams_settings) {
+      teams_app = std::make_unique<integrations::teams::teams_app>(
+          loop.get_executor(), db, [&dispatch](const inbound& event) { return dispatch.dispatch(event); },
+          [&timers] { timers.poke(); }, *teams_settings);
+    }
     if (slack) {
       slack_app = std::make_unique<integrations::slack::slack_app>(
           loop.get_executor(), db, [&dispatch](const inbound& event) { return dispatch.dispatch(event); },
@@ -113,6 +135,7 @@ int run_application(const application_options& options) {
       shutting_down = true;
       timers.stop();
       if (slack_app) slack_app->stop();
+      if (teams_app) teams_app->stop();
       signals.cancel();
       shutdown_deadline.expires_after(std::chrono::seconds{3});
       shutdown_deadline.async_wait([&loop](const boost::system::error_code& error) {
@@ -140,6 +163,7 @@ int run_application(const application_options& options) {
     const auto after_firing = [&] {
       printer.deliver_pending(system_now());
       if (slack_app) slack_app->deliver_soon();
+      if (teams_app) teams_app->deliver_soon();
     };
     ++running;
     asio::co_spawn(loop, timers.run(after_firing), [&](std::exception_ptr failure) {
@@ -156,6 +180,17 @@ int run_application(const application_options& options) {
         }
         if (failure) exit_code = 1;
         shut_down();
+        finished();
+      });
+    }
+    if (teams_app) {
+      ++running;
+      asio::co_spawn(loop, teams_app->run(), [&](std::exception_ptr failure) {
+        log_failure("teams", failure);
+        if (failure) {
+          exit_code = 1;
+          shut_down();
+        }
         finished();
       });
     }

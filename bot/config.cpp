@@ -26,6 +26,23 @@ std::string read_string(const std::filesystem::path& file, const toml::table& ta
   return value->get();
 }
 
+std::vector<std::string> read_strings(const std::filesystem::path& file, const toml::table& table,
+                                      std::string_view table_name, std::string_view key,
+                                      std::vector<std::string> fallback) {
+  const auto* node = table.get(key);
+  if (node == nullptr) return fallback;
+  const auto* list = node->as_array();
+  const auto where = std::string{table_name} + "." + std::string{key};
+  if (list == nullptr) fail(file, node->source(), where, "must be a list of strings");
+  std::vector<std::string> values;
+  for (const auto& item : *list) {
+    const auto* text = item.as_string();
+    if (text == nullptr || text->get().empty()) fail(file, item.source(), where, "each entry must be a non-empty string");
+    values.push_back(text->get());
+  }
+  return values;
+}
+
 void reject_unknown_keys(const std::filesystem::path& file, const toml::table& table, std::string_view table_name,
                          const std::set<std::string_view>& known) {
   for (const auto& [key, node] : table) {
@@ -68,15 +85,7 @@ configuration load_configuration(const std::filesystem::path& file) {
   }
   if (const auto* access = table_of("access")) {
     reject_unknown_keys(file, *access, "access", {"admins"});
-    if (const auto* node = access->get("admins")) {
-      const auto* list = node->as_array();
-      if (list == nullptr) fail(file, node->source(), "access.admins", "must be a list of user ids, like [\"U024BE7LH\"]");
-      for (const auto& item : *list) {
-        const auto* id = item.as_string();
-        if (id == nullptr || id->get().empty()) fail(file, item.source(), "access.admins", "each admin must be a user id string");
-        config.admins.push_back(id->get());
-      }
-    }
+    config.admins = read_strings(file, *access, "access", "admins", {});
   }
   for (const auto* platform : {"console", "slack", "teams"}) {
     if (const auto* table = table_of(platform)) {
@@ -89,6 +98,16 @@ configuration load_configuration(const std::filesystem::path& file) {
           }
           config.slack_idle_timeout = std::chrono::milliseconds{value->get()};
         }
+      } else if (std::string_view{platform} == "teams") {
+        reject_unknown_keys(file, *table, platform,
+                            {"release_channel", "openid_metadata_url", "token_url", "allowed_tenants",
+                             "allowed_service_hosts"});
+        config.teams_openid_metadata_url =
+            read_string(file, *table, "teams", "openid_metadata_url", config.teams_openid_metadata_url);
+        config.teams_token_url = read_string(file, *table, "teams", "token_url", "");
+        config.teams_allowed_tenants = read_strings(file, *table, "teams", "allowed_tenants", {});
+        config.teams_allowed_service_hosts =
+            read_strings(file, *table, "teams", "allowed_service_hosts", config.teams_allowed_service_hosts);
       } else {
         reject_unknown_keys(file, *table, platform, {"release_channel"});
       }

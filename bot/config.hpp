@@ -24,6 +24,11 @@ struct configuration {
   std::map<std::string, std::string> release_channels;  // platform → channel
   std::string http_listen = "127.0.0.1:3978";
   std::chrono::milliseconds slack_idle_timeout{30'000};  // [slack] idle_timeout_ms
+  // [teams]: Microsoft's endpoints (overridable for tests) and the allow-lists.
+  std::string teams_openid_metadata_url = "https://login.botframework.com/v1/.well-known/openidconfiguration";
+  std::string teams_token_url;  // empty: the tenant's login.microsoftonline.com token endpoint
+  std::vector<std::string> teams_allowed_tenants;  // empty: MICROSOFT_APP_TENANT_ID
+  std::vector<std::string> teams_allowed_service_hosts{"smba.trafficmanager.net"};
 };
 
 // Reads and validates; every problem is a config_error naming the file, the key and the fix.

@@ -235,6 +235,27 @@ ALTER TABLE signoff_requests ADD COLUMN nudges INTEGER NOT NULL DEFAULT 0;
     migration{3, "outbox messages a platform refused for good", R"sql(
 ALTER TABLE outbox ADD COLUMN failed_reason TEXT;
 )sql"},
+    migration{4, "where to reach conversations and people on platforms that need an address (Teams)", R"sql(
+CREATE TABLE conversation_references (
+  platform         TEXT NOT NULL,
+  conversation_id  TEXT NOT NULL,
+  service_url      TEXT NOT NULL,
+  tenant_id        TEXT NOT NULL,
+  kind             TEXT NOT NULL,
+  updated_at       TEXT NOT NULL,
+  PRIMARY KEY (platform, conversation_id)
+);
+CREATE TABLE platform_users (
+  platform                  TEXT NOT NULL,
+  user_id                   TEXT NOT NULL,
+  chat_id                   TEXT NOT NULL,
+  direct_conversation_id    TEXT,
+  service_url               TEXT NOT NULL,
+  tenant_id                 TEXT NOT NULL,
+  updated_at                TEXT NOT NULL,
+  PRIMARY KEY (platform, user_id)
+);
+)sql"},
 };
 
 int current_version(database& db) {

@@ -153,6 +153,7 @@ asio::awaitable<void> outbox_sender::run() {
   while (!stopping_) {
     poked_ = false;
     bool failed = false;
+    bool worked = false;
     try {
       std::vector<storage::outbox_message> pending;
       {
@@ -165,13 +166,13 @@ asio::awaitable<void> outbox_sender::run() {
           failed = true;
           break;
         }
+        worked = true;
       }
-      if (pending.size() == 100 && !failed) continue;
     } catch (const std::exception& error) {
       spdlog::error("slack: outbox delivery failed: {}", error.what());
       failed = true;
     }
-    if (poked_ && !failed) continue;
+    if ((poked_ || worked) && !failed) continue;
     wake_.expires_after(failed ? std::chrono::seconds{retry_after_failure} : std::chrono::seconds{idle_wait});
     co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
   }

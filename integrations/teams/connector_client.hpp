@@ -1,0 +1,53 @@
+// The Bot Connector REST API, as the bot: a client-credentials token (cached until shortly before
+// it expires, fetched again on a 401), sends, replies, updates and new 1:1 conversations, 429
+// Retry-After honoured, and the token sent only to allow-listed service hosts.
+#pragma once
+
+#include "integrations/net/http_client.hpp"
+#include "integrations/teams/teams_settings.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace releasebot::integrations::teams {
+
+struct connector_result {
+  bool ok = false;
+  int status = 0;
+  nlohmann::json body;
+  std::string error;       // one line, never a token
+  std::string error_code;  // BotNotInConversationRoster | ConversationNotFound | http_NNN | network | not_allowed
+  bool retryable = false;
+};
+
+class connector_client {
+public:
+  connector_client(boost::asio::any_io_executor executor, net::http_client& http, const teams_settings& settings);
+
+  boost::asio::awaitable<connector_result> send(std::string service_url, std::string conversation_id,
+                                                nlohmann::json activity);
+  boost::asio::awaitable<connector_result> update(std::string service_url, std::string conversation_id,
+                                                  std::string activity_id, nlohmann::json activity);
+  // A 1:1 conversation with a person (their per-bot chat id "29:…"); answers its id.
+  boost::asio::awaitable<connector_result> create_conversation(std::string service_url, std::string chat_id,
+                                                               std::string tenant_id);
+  bool host_allowed(const std::string& service_url) const;
+  int tokens_fetched() const { return tokens_fetched_; }
+
+private:
+  boost::asio::awaitable<std::optional<std::string>> access_token(bool refresh);
+  boost::asio::awaitable<connector_result> call(boost::beast::http::verb method, std::string url, nlohmann::json body);
+
+  boost::asio::any_io_executor executor_;
+  net::http_client& http_;
+  const teams_settings& settings_;
+  std::optional<std::string> token_;
+  std::chrono::steady_clock::time_point token_expires_{};
+  int tokens_fetched_ = 0;
+};
+
+}  // namespace releasebot::integrations::teams

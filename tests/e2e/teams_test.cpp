@@ -1,0 +1,285 @@
+// End-to-end: the real `releasebot run` as a Teams bot, against fake Microsoft endpoints (OpenID
+// metadata, JWKS, token endpoint, Bot Connector) on 127.0.0.1 that also play Teams.
+#include "../fakes/fake_teams.hpp"
+#include "process.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+using namespace std::chrono_literals;
+using releasebot::testing::connector_call;
+using releasebot::testing::fake_teams;
+using releasebot::testing::jwt_minter;
+using releasebot::testing::running_process;
+using releasebot::testing::temp_dir;
+
+namespace {
+
+long count(const std::string& db, const std::string& sql) {
+  sqlite3* handle = nullptr;
+  REQUIRE(sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  long value = -1;
+  sqlite3_exec(
+      handle, sql.c_str(),
+      [](void* target, int, char** values, char**) {
+        *static_cast<long*>(target) = values[0] != nullptr ? std::stol(values[0]) : 0;
+        return 0;
+      },
+      &value, nullptr);
+  sqlite3_close(handle);
+  return value;
+}
+
+std::string text_of(const std::string& db, const std::string& sql) {
+  sqlite3* handle = nullptr;
+  REQUIRE(sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  std::string value;
+  sqlite3_exec(
+      handle, sql.c_str(),
+      [](void* target, int, char** values, char**) {
+        *static_cast<std::string*>(target) = values[0] != nullptr ? values[0] : "";
+        return 0;
+      },
+      &value, nullptr);
+  sqlite3_close(handle);
+  return value;
+}
+
+unsigned short free_port() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor probe{io, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+  return probe.local_endpoint().port();
+}
+
+bool body_has(const connector_call& call, const std::string& needle) { return call.body.dump().find(needle) != std::string::npos; }
+
+nlohmann::json with_mention(nlohmann::json activity, const std::string& aad, const std::string& name) {
+  activity["entities"].push_back({{"type", "mention"},
+                                  {"text", "<at>" + name + "</at>"},
+                                  {"mentioned", {{"id", "29:" + aad}, {"name", name}, {"aadObjectId", aad}}}});
+  return activity;
+}
+
+class teams_setup {
+public:
+  teams_setup() : port_{free_port()} {
+    std::ofstream{config()} << "[bot]\npolicy = \"" << RELEASEBOT_SOURCE_DIR << "/deploy/policy.toml\"\n"
+                            << "[access]\nadmins = [\"alice-aad\"]\n"
+                            << "[teams]\nopenid_metadata_url = \"" << teams.openid_metadata_url() << "\"\n"
+                            << "token_url = \"" << teams.token_url() << "\"\n"
+                            << "allowed_service_hosts = [\"127.0.0.1\"]\n"
+                            << "[http]\nlisten = \"127.0.0.1:" << port_ << "\"\n";
+  }
+
+  std::string db() const { return dir_.file("bot.db"); }
+  std::string config() const { return dir_.file("releasebot.toml"); }
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_) + "/api/messages"; }
+
+  std::unique_ptr<running_process> start_bot() {
+    ::unsetenv("SLACK_APP_TOKEN");
+    ::unsetenv("SLACK_BOT_TOKEN");
+    ::setenv("MICROSOFT_APP_ID", teams.app_id().c_str(), 1);
+    ::setenv("MICROSOFT_APP_PASSWORD", teams.app_password().c_str(), 1);
+    ::setenv("MICROSOFT_APP_TENANT_ID", teams.tenant_id().c_str(), 1);
+    ::setenv("SSL_CERT_FILE", teams.ca_file().c_str(), 1);
+    auto bot = std::make_unique<running_process>(
+        std::vector<std::string>{RELEASEBOT_BINARY, "run", "--db", db(), "--config", config(), "--log-level", "info"});
+    bot->close_input();
+    // Ready when the endpoint answers (401 without a token).
+    for (int i = 0; i < 100; ++i) {
+      if (teams.post_activity(endpoint(), nlohmann::json::object(), "x").status != 0) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    return bot;
+  }
+
+  int say(const nlohmann::json& activity, const std::string& token = {}) {
+    return teams.post_activity(endpoint(), activity, token).status;
+  }
+
+  connector_call require_call(const std::function<bool(const connector_call&)>& match, std::chrono::milliseconds timeout = 5s) {
+    auto call = teams.wait_for_call(match, timeout);
+    if (!call) {
+      std::string seen;
+      for (const auto& c : teams.calls()) seen += c.method + " " + c.path + " " + std::to_string(c.status) + " " + c.body.dump().substr(0, 300) + "\n";
+      FAIL("no matching connector call; calls were:\n" << seen);
+    }
+    return *call;
+  }
+
+  fake_teams teams;
+
+private:
+  temp_dir dir_;
+  unsigned short port_;
+};
+
+}  // namespace
+
+TEST_CASE("a release driven from Teams: mentions, a 1:1 chat and card clicks", "[e2e][teams]") {
+  teams_setup t;
+  auto bot = t.start_bot();
+
+  // Quinn has talked to the bot before, so it can write to Quinn first.
+  REQUIRE(t.say(t.teams.message_activity("quinn-aad", "help")) == 200);
+  t.require_call([](const connector_call& c) { return body_has(c, "What I can do"); });
+
+  auto grant = with_mention(t.teams.message_activity("alice-aad", "<at>releasebot</at> role <at>Quinn</at> add qa", false),
+                            "quinn-aad", "Quinn");
+  REQUIRE(t.say(grant) == 200);
+  t.require_call([](const connector_call& c) { return body_has(c, "Granted qa to"); });
+
+  REQUIRE(t.say(t.teams.message_activity("alice-aad", "<at>releasebot</at> open 4.2.0 hotfix Checkout fix", false)) == 200);
+  const auto reply = t.require_call([](const connector_call& c) { return body_has(c, "Opened 4.2.0 (hotfix)"); });
+  CHECK(reply.body.value("replyToId", "") != "");
+  CHECK(reply.authorization == "Bearer " + t.teams.last_issued_token());
+  const auto opening = t.require_call([](const connector_call& c) { return body_has(c, "Release") && body_has(c, "4.2.0") && c.method == "POST" && c.path.find("thread.tacv2/") != std::string::npos; });
+  CHECK(opening.path.find("messageid") == std::string::npos);
+
+  auto request = with_mention(
+      t.teams.message_activity("alice-aad", "<at>releasebot</at> signoff 4.2.0 qa <at>Quinn</at>", false), "quinn-aad", "Quinn");
+  REQUIRE(t.say(request) == 200);
+  const auto card = t.require_call([](const connector_call& c) { return body_has(c, "signoff_approve") && body_has(c, "Action.Execute"); });
+  CHECK(card.path.find("quinn-aad") != std::string::npos);
+  std::string request_id;
+  for (const auto& action : card.body["attachments"][0]["content"]["actions"]) {
+    if (action.value("verb", "") == "signoff_approve") request_id = action["data"].value("request", "");
+  }
+  REQUIRE_FALSE(request_id.empty());
+  const auto thread_line = t.require_call([](const connector_call& c) { return body_has(c, "sign-off requested from"); });
+  CHECK(thread_line.path.find("messageid") != std::string::npos);
+  const std::string card_id = card.response.value("id", "");
+
+  // A stranger's click is refused, and only they see why.
+  const auto stranger = t.teams.post_activity(t.endpoint(), t.teams.card_action_activity("pam-aad", "signoff_approve", request_id, card_id));
+  CHECK(stranger.status == 200);
+  CHECK(stranger.body.find("application/vnd.microsoft.activity.message") != std::string::npos);
+  CHECK(stranger.body.find("only @quinn-aad") != std::string::npos);
+  CHECK(count(t.db(), "SELECT count(*) FROM signoff_decisions") == 0);
+
+  const auto click = t.teams.post_activity(t.endpoint(), t.teams.card_action_activity("quinn-aad", "signoff_approve", request_id, card_id));
+  CHECK(click.status == 200);
+  CHECK(click.body.find("application/vnd.microsoft.card.adaptive") != std::string::npos);
+  CHECK(click.body.find("Recorded your approval of") != std::string::npos);
+  const auto update = t.require_call([&](const connector_call& c) { return c.method == "PUT" && body_has(c, "approved by"); });
+  CHECK(update.path.find(card_id) != std::string::npos);
+  CHECK(count(t.db(), "SELECT count(*) FROM signoff_decisions WHERE decided_by = 'quinn-aad'") == 1);
+
+  // Redelivery of the same activity changes nothing.
+  auto again = t.teams.message_activity("alice-aad", "<at>releasebot</at> scope 4.2.0 add PAY-1", false, "act-scope-1");
+  REQUIRE(t.say(again) == 200);
+  REQUIRE(t.say(again) == 200);
+  t.require_call([](const connector_call& c) { return body_has(c, "added to scope"); });
+  std::this_thread::sleep_for(300ms);
+  CHECK(count(t.db(), "SELECT count(*) FROM tickets") == 1);
+  CHECK(count(t.db(), "SELECT count(*) FROM audit_log WHERE action = 'scope'") == 1);
+
+  bot->signal(SIGTERM);
+  CHECK(bot->wait() == 0);
+}
+
+TEST_CASE("requests that are not from the Bot Framework are refused and change nothing", "[e2e][teams]") {
+  teams_setup t;
+  auto bot = t.start_bot();
+  const auto activity = t.teams.message_activity("alice-aad", "open 4.2.0 minor");
+  const auto app = t.teams.app_id();
+  const auto service = t.teams.service_url();
+  auto& key = t.teams.signer();
+
+  CHECK(t.teams.post_activity(t.endpoint(), activity, "").status == 200);  // sanity: the default token is valid
+  const auto before = count(t.db(), "SELECT count(*) FROM releases");
+  CHECK(before == 1);
+
+  auto other = t.teams.message_activity("alice-aad", "open 4.3.0 minor");
+  const auto good = key.token(app, service);
+  auto forged = good;
+  forged[forged.size() - 5] = forged[forged.size() - 5] == 'A' ? 'B' : 'A';
+  std::vector<std::pair<std::string, std::string>> bad_tokens{
+      {"bad signature", forged},
+      {"alg none", jwt_minter::unsigned_token({{"alg", "none"}, {"kid", key.kid()}},
+                                              {{"iss", "https://api.botframework.com"}, {"aud", app}, {"serviceurl", service},
+                                               {"exp", 4102444800}})},
+      {"HS256", jwt_minter::sign_hs256({{"alg", "HS256"}, {"kid", key.kid()}},
+                                       {{"iss", "https://api.botframework.com"}, {"aud", app}, {"serviceurl", service},
+                                        {"exp", 4102444800}},
+                                       "secret")},
+      {"wrong audience", key.token("someone-else", service)},
+      {"wrong issuer", key.token(app, service, {{"iss", "https://sts.windows.net/evil/"}})},
+      {"expired beyond skew", key.token(app, service, {}, std::chrono::system_clock::now() - 2h)},
+      {"serviceurl mismatch", key.token(app, "https://127.0.0.1:1/other/")},
+  };
+  for (const auto& [what, token] : bad_tokens) {
+    INFO(what);
+    CHECK(t.teams.post_activity(t.endpoint(), other, token).status == 401);
+  }
+  CHECK(t.teams.post_activity(t.endpoint(), other, "").status == 200);  // a good token still works
+  CHECK(count(t.db(), "SELECT count(*) FROM releases") == 2);
+
+  auto stranger_tenant = t.teams.message_activity("alice-aad", "open 4.4.0 minor");
+  stranger_tenant["conversation"]["tenantId"] = "tenant-evil";
+  stranger_tenant["channelData"]["tenant"]["id"] = "tenant-evil";
+  CHECK(t.say(stranger_tenant) == 403);
+
+  auto elsewhere = t.teams.message_activity("alice-aad", "open 4.5.0 minor");
+  elsewhere["serviceUrl"] = "https://evil.invalid/";
+  CHECK(t.teams.post_activity(t.endpoint(), elsewhere, key.token(app, "https://evil.invalid/")).status == 403);
+
+  CHECK(t.teams.post_activity(t.endpoint(), nlohmann::json::parse(R"({"type":"message"})"), "").status == 400);
+  nlohmann::json huge = t.teams.message_activity("alice-aad", std::string(300 * 1024, 'x'));
+  CHECK(t.say(huge) == 413);
+
+  // A rotated key: the bot fetches the keys again when it meets the new kid.
+  const int fetches = t.teams.jwks_fetches();
+  t.teams.rotate_key("test-key-2");
+  CHECK(t.say(t.teams.message_activity("alice-aad", "list")) == 200);
+  CHECK(t.teams.jwks_fetches() == fetches + 1);
+
+  CHECK(count(t.db(), "SELECT count(*) FROM releases") == 2);
+  for (const auto& call : t.teams.calls()) CHECK(call.path.find("evil") == std::string::npos);
+  bot->signal(SIGTERM);
+  CHECK(bot->wait() == 0);
+}
+
+TEST_CASE("429 on a burst of progress messages: each delivered once; roster errors are reported", "[e2e][teams]") {
+  teams_setup t;
+  auto bot = t.start_bot();
+  REQUIRE(t.say(t.teams.message_activity("alice-aad", "<at>releasebot</at> open 4.2.0 hotfix", false)) == 200);
+  t.require_call([](const connector_call& c) { return body_has(c, "Opened 4.2.0"); });
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(t.say(t.teams.message_activity("alice-aad", "<at>releasebot</at> advance 4.2.0 force drill", false)) == 200);
+  }
+  REQUIRE(t.say(t.teams.message_activity("alice-aad", "<at>releasebot</at> deploy 4.2.0 alpha start", false)) == 200);
+  t.require_call([](const connector_call& c) { return body_has(c, "started by") && c.status == 200; }, 10s);
+  // Only the release thread is throttled, so the asker's replies cannot use up the failures.
+  const auto thread = "messageid=" + text_of(t.db(), "SELECT thread_ref FROM releases WHERE version = '4.2.0'");
+  t.teams.fail_next_calls(429, 3, 1, thread);
+  for (int i = 1; i <= 5; ++i) {
+    REQUIRE(t.say(t.teams.message_activity("alice-aad", "<at>releasebot</at> deploy 4.2.0 alpha step step-" + std::to_string(i), false)) == 200);
+  }
+  t.require_call([](const connector_call& c) { return body_has(c, "step-5") && c.status == 200 && c.path.find("messageid") != std::string::npos; }, 20s);
+  std::this_thread::sleep_for(500ms);
+  for (int i = 1; i <= 5; ++i) {
+    int delivered = 0;
+    for (const auto& call : t.teams.calls()) {
+      if (call.status == 200 && call.path.find("messageid") != std::string::npos && body_has(call, "step-" + std::to_string(i) + " (")) ++delivered;
+    }
+    INFO("step " << i);
+    CHECK(delivered == 1);
+  }
+  CHECK(count(t.db(), "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_reason IS NULL") == 0);
+
+  // The bot was removed from the team: the coordinator hears what to do.
+  t.teams.fail_next_calls(403, 1, 0, thread);
+  REQUIRE(t.say(t.teams.message_activity("alice-aad", "<at>releasebot</at> deploy 4.2.0 alpha step lost", false)) == 200);
+  const auto notice = t.require_call([](const connector_call& c) { return body_has(c, "releasebot is not a member there"); }, 10s);
+  CHECK(notice.path.find("alice-aad") != std::string::npos);
+  bot->signal(SIGTERM);
+  CHECK(bot->wait() == 0);
+}
