@@ -7,6 +7,10 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev libssl-dev nlohmann-json3-dev libsqlite3-dev catch2
   libtomlplusplus-dev libhowardhinnant-date-dev libcli11-dev libspdlog-dev libfmt-dev
 )
+# The test suite also builds the libFuzzer targets, which need clang and its fuzzer runtime.
+if [ "${1:-}" = "--tests" ]; then
+  packages+=(clang-14 libclang-rt-14-dev)
+fi
 
 missing=()
 for package in "${packages[@]}"; do

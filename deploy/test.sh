@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Command 2: install what is missing, build, and run the whole test suite — once in a debug
-# build and once under AddressSanitizer + UndefinedBehaviorSanitizer.
+# build, once under AddressSanitizer + UndefinedBehaviorSanitizer — then run each libFuzzer
+# target for a short bounded time (clang).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./deploy/setup.sh
-for preset in ${RELEASEBOT_TEST_PRESETS:-debug asan}; do
+./deploy/setup.sh --tests
+for preset in ${RELEASEBOT_TEST_PRESETS:-debug asan fuzz}; do
   echo "== $preset build" >&2
   ./deploy/build.sh "$preset"
   ctest --preset "$preset"
