@@ -1,5 +1,7 @@
 #include "integrations/slack/envelope.hpp"
 
+#include "integrations/net/json_reader.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -17,76 +19,10 @@ using nlohmann::json;
 
 constexpr std::size_t max_text_chars = 40'000;
 
-// A frame that does not have the shape Slack documents. Thrown by the field readers below and
-// turned into a decode_error before decode_envelope returns, so the readers stay one-liners.
-struct malformed {
-  std::string problem;
-};
+using malformed = net::malformed_json;
+using node = net::json_reader;
 
-[[noreturn]] void fail(std::string problem) { throw malformed{std::move(problem)}; }
-
-// A position in the frame for error messages: "payload.event" + "text" → "payload.event.text".
-struct node {
-  const json& value;
-  std::string path;
-
-  std::string where(std::string_view key) const {
-    return path.empty() ? std::string{key} : path + "." + std::string{key};
-  }
-
-  // The member, or nullptr when it is absent or null (Slack sends null for "not applicable").
-  const json* find(std::string_view key) const {
-    const auto it = value.find(key);
-    return it == value.end() || it->is_null() ? nullptr : &*it;
-  }
-
-  const json& expect(std::string_view key, json::value_t type, std::string_view expected) const {
-    const json* member = find(key);
-    if (member == nullptr) fail(where(key) + " is missing");
-    if (member->type() != type) fail(where(key) + " is " + member->type_name() + ", expected " + std::string{expected});
-    return *member;
-  }
-
-  node object(std::string_view key) const { return {expect(key, json::value_t::object, "an object"), where(key)}; }
-
-  std::optional<node> optional_object(std::string_view key) const {
-    if (find(key) == nullptr) return std::nullopt;
-    return object(key);
-  }
-
-  std::string string(std::string_view key) const {
-    return expect(key, json::value_t::string, "a string").get_ref<const std::string&>();
-  }
-
-  std::optional<std::string> optional_string(std::string_view key) const {
-    if (find(key) == nullptr) return std::nullopt;
-    return string(key);
-  }
-
-  // Ids (users, channels, timestamps, envelopes) are never empty when Slack sends them.
-  std::string id(std::string_view key) const {
-    auto value = string(key);
-    if (value.empty()) fail(where(key) + " is empty");
-    return value;
-  }
-
-  std::string optional_id(std::string_view key) const { return find(key) == nullptr ? std::string{} : id(key); }
-
-  int optional_count(std::string_view key) const {
-    const json* member = find(key);
-    if (member == nullptr) return 0;
-    if (!member->is_number_integer()) fail(where(key) + " is " + member->type_name() + ", expected an integer");
-    constexpr auto most = static_cast<std::uint64_t>(std::numeric_limits<int>::max());
-    // The parser keeps every non-negative integer unsigned, so a signed one is negative.
-    if (!member->is_number_unsigned() || member->get<std::uint64_t>() > most) fail(where(key) + " is out of range");
-    return static_cast<int>(member->get<std::uint64_t>());
-  }
-
-  bool optional_flag(std::string_view key) const {
-    if (find(key) == nullptr) return false;
-    return expect(key, json::value_t::boolean, "a boolean").get<bool>();
-  }
-};
+[[noreturn]] void fail(std::string problem) { net::reject_json(std::move(problem)); }
 
 std::size_t code_points(std::string_view text) {
   std::size_t count = 0;

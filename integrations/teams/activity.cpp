@@ -1,5 +1,7 @@
 #include "integrations/teams/activity.hpp"
 
+#include "integrations/net/json_reader.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -18,58 +20,10 @@ constexpr std::size_t max_body_bytes = 256 * 1024;
 constexpr std::size_t max_text_chars = 40'000;
 constexpr std::string_view thread_marker = ";messageid=";
 
-// An activity without the shape the Bot Framework documents. Thrown by the field readers below
-// and turned into an activity_error before decode_activity returns.
-struct malformed {
-  std::string problem;
-};
+using malformed = net::malformed_json;
+using node = net::json_reader;
 
-[[noreturn]] void fail(std::string problem) { throw malformed{std::move(problem)}; }
-
-// A position in the activity, for error messages: "conversation" + "id" → "conversation.id".
-struct node {
-  const json& value;
-  std::string path;
-
-  std::string where(std::string_view key) const {
-    return path.empty() ? std::string{key} : path + "." + std::string{key};
-  }
-
-  // The member, or nullptr when it is absent or null.
-  const json* find(std::string_view key) const {
-    const auto it = value.find(key);
-    return it == value.end() || it->is_null() ? nullptr : &*it;
-  }
-
-  const json& expect(std::string_view key, json::value_t type, std::string_view expected) const {
-    const json* member = find(key);
-    if (member == nullptr) fail(where(key) + " is missing");
-    if (member->type() != type) fail(where(key) + " is " + member->type_name() + ", expected " + std::string{expected});
-    return *member;
-  }
-
-  node object(std::string_view key) const { return {expect(key, json::value_t::object, "an object"), where(key)}; }
-
-  std::optional<node> optional_object(std::string_view key) const {
-    if (find(key) == nullptr) return std::nullopt;
-    return object(key);
-  }
-
-  std::string string(std::string_view key) const {
-    return expect(key, json::value_t::string, "a string").get_ref<const std::string&>();
-  }
-
-  std::string optional_string(std::string_view key) const {
-    return find(key) == nullptr ? std::string{} : string(key);
-  }
-
-  // Ids and the service URL are never empty when the Bot Connector sends them.
-  std::string id(std::string_view key) const {
-    auto value = string(key);
-    if (value.empty()) fail(where(key) + " is empty");
-    return value;
-  }
-};
+[[noreturn]] void fail(std::string problem) { net::reject_json(std::move(problem)); }
 
 std::size_t code_points(std::string_view text) {
   std::size_t count = 0;
@@ -428,7 +382,7 @@ void decode_message(const node& activity, std::string_view bot_app_id, decoded_a
     return ignore(out, "the bot's own message");
   }
   mention_context context{std::move(entities), {own_id, out.conversation.bot_id}, out.conversation.bot_name,
-                          out.user_chat_id, activity.object("from").optional_string("aadObjectId")};
+                          out.user_chat_id, activity.object("from").string_or_empty("aadObjectId")};
   if (bot_app_id.empty()) context.bot_ids[0].clear();
   auto event = new_inbound(out, activity);
   event.text = clean_text(text, context);
@@ -444,7 +398,7 @@ std::string request_value(const node& data) {
 }
 
 void decode_invoke(const node& activity, decoded_activity& out) {
-  const auto name = activity.optional_string("name");
+  const auto name = activity.string_or_empty("name");
   if (name != "adaptiveCard/action") return ignore(out, "an invoke named " + (name.empty() ? "(none)" : name));
   const auto action = activity.object("value").object("action");
   const auto type = action.string("type");
@@ -465,25 +419,25 @@ decoded_activity decode_object(const node& activity, std::string_view bot_app_id
   out.conversation.service_url = activity.id("serviceUrl");
   const auto conversation = activity.object("conversation");
   out.conversation.conversation_id = conversation.id("id");
-  out.conversation.conversation_type = conversation.optional_string("conversationType");
+  out.conversation.conversation_type = conversation.string_or_empty("conversationType");
   if (out.conversation.conversation_type.empty()) out.conversation.conversation_type = "personal";
-  out.conversation.tenant_id = conversation.optional_string("tenantId");
+  out.conversation.tenant_id = conversation.string_or_empty("tenantId");
   if (const auto channel_data = activity.optional_object("channelData")) {
     if (const auto tenant = channel_data->optional_object("tenant"); tenant && out.conversation.tenant_id.empty()) {
-      out.conversation.tenant_id = tenant->optional_string("id");
+      out.conversation.tenant_id = tenant->string_or_empty("id");
     }
   }
   if (const auto recipient = activity.optional_object("recipient")) {
-    out.conversation.bot_id = recipient->optional_string("id");
-    out.conversation.bot_name = recipient->optional_string("name");
+    out.conversation.bot_id = recipient->string_or_empty("id");
+    out.conversation.bot_name = recipient->string_or_empty("name");
   }
   if (out.conversation.bot_id.empty() && !bot_app_id.empty()) out.conversation.bot_id = "28:" + std::string{bot_app_id};
   const auto from = activity.object("from");
   out.user_chat_id = from.id("id");
-  out.user_id = from.optional_string("aadObjectId");
+  out.user_id = from.string_or_empty("aadObjectId");
   if (out.user_id.empty()) out.user_id = out.user_chat_id;
-  out.user_name = from.optional_string("name");
-  out.reply_to_id = activity.optional_string("replyToId");
+  out.user_name = from.string_or_empty("name");
+  out.reply_to_id = activity.string_or_empty("replyToId");
 
   if (out.type == "message") {
     decode_message(activity, bot_app_id, out);

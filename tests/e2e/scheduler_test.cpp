@@ -1,4 +1,5 @@
 // End-to-end: durable reminders through the real binary, across a kill -9.
+#include "database_probe.hpp"
 #include "process.hpp"
 
 #include <catch2/catch.hpp>
@@ -10,7 +11,9 @@
 
 using namespace std::chrono_literals;
 using releasebot::testing::running_process;
+using releasebot::testing::count;
 using releasebot::testing::temp_dir;
+using releasebot::testing::text_of;
 
 namespace {
 
@@ -23,21 +26,6 @@ std::string utc_in(std::chrono::seconds ahead) {
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &parts);
   return std::string{text} + " UTC";
-}
-
-long count(const std::string& db, const std::string& sql) {
-  sqlite3* handle = nullptr;
-  REQUIRE(sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  long value = -1;
-  sqlite3_exec(
-      handle, sql.c_str(),
-      [](void* target, int, char** values, char**) {
-        *static_cast<long*>(target) = values[0] != nullptr ? std::stol(values[0]) : 0;
-        return 0;
-      },
-      &value, nullptr);
-  sqlite3_close(handle);
-  return value;
 }
 
 std::vector<std::string> bot_command(const std::string& db) {

@@ -1,6 +1,7 @@
 // End-to-end: the real `releasebot run` against a fake Slack (HTTPS Web API + TLS Socket Mode)
 // on 127.0.0.1, asserting on the Web API calls and acks a real Slack would see.
 #include "../fakes/fake_slack.hpp"
+#include "database_probe.hpp"
 #include "process.hpp"
 
 #include <catch2/catch.hpp>
@@ -15,24 +16,11 @@ using namespace std::chrono_literals;
 using releasebot::testing::api_call;
 using releasebot::testing::fake_slack;
 using releasebot::testing::running_process;
+using releasebot::testing::count;
 using releasebot::testing::temp_dir;
+using releasebot::testing::text_of;
 
 namespace {
-
-long count(const std::string& db, const std::string& sql) {
-  sqlite3* handle = nullptr;
-  REQUIRE(sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  long value = -1;
-  sqlite3_exec(
-      handle, sql.c_str(),
-      [](void* target, int, char** values, char**) {
-        *static_cast<long*>(target) = values[0] != nullptr ? std::stol(values[0]) : 0;
-        return 0;
-      },
-      &value, nullptr);
-  sqlite3_close(handle);
-  return value;
-}
 
 bool text_has(const api_call& call, const std::string& needle) {
   return call.body.value("text", std::string{}).find(needle) != std::string::npos;

@@ -1,6 +1,7 @@
 // End-to-end: the real `releasebot run` as a Teams bot, against fake Microsoft endpoints (OpenID
 // metadata, JWKS, token endpoint, Bot Connector) on 127.0.0.1 that also play Teams.
 #include "../fakes/fake_teams.hpp"
+#include "database_probe.hpp"
 #include "process.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -18,39 +19,11 @@ using releasebot::testing::connector_call;
 using releasebot::testing::fake_teams;
 using releasebot::testing::jwt_minter;
 using releasebot::testing::running_process;
+using releasebot::testing::count;
 using releasebot::testing::temp_dir;
+using releasebot::testing::text_of;
 
 namespace {
-
-long count(const std::string& db, const std::string& sql) {
-  sqlite3* handle = nullptr;
-  REQUIRE(sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  long value = -1;
-  sqlite3_exec(
-      handle, sql.c_str(),
-      [](void* target, int, char** values, char**) {
-        *static_cast<long*>(target) = values[0] != nullptr ? std::stol(values[0]) : 0;
-        return 0;
-      },
-      &value, nullptr);
-  sqlite3_close(handle);
-  return value;
-}
-
-std::string text_of(const std::string& db, const std::string& sql) {
-  sqlite3* handle = nullptr;
-  REQUIRE(sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  std::string value;
-  sqlite3_exec(
-      handle, sql.c_str(),
-      [](void* target, int, char** values, char**) {
-        *static_cast<std::string*>(target) = values[0] != nullptr ? values[0] : "";
-        return 0;
-      },
-      &value, nullptr);
-  sqlite3_close(handle);
-  return value;
-}
 
 unsigned short free_port() {
   boost::asio::io_context io;
