@@ -16,8 +16,6 @@ namespace {
 
 constexpr double burst = 4.0;              // messages a channel may take at once
 constexpr double refill_per_second = 1.0;  // then about one a second (Slack's guidance)
-constexpr auto retry_after_failure = std::chrono::seconds{5};
-constexpr auto idle_wait = std::chrono::seconds{30};
 
 std::chrono::sys_seconds now_seconds() {
   return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -33,17 +31,10 @@ std::pair<std::string, std::string> split_ref(const std::string& ref) {
 }  // namespace
 
 outbox_sender::outbox_sender(asio::any_io_executor executor, storage::database& db, web_api& api)
-    : executor_{executor}, db_{db}, api_{api}, wake_{executor} {}
-
-void outbox_sender::poke() {
-  poked_ = true;
-  wake_.cancel();
-}
-
-void outbox_sender::stop() {
-  stopping_ = true;
-  wake_.cancel();
-}
+    : executor_{executor},
+      db_{db},
+      api_{api},
+      pump_{executor, db, "slack", [this](const storage::outbox_message& message) { return deliver(message); }} {}
 
 asio::awaitable<void> outbox_sender::pace(const std::string& channel) {
   auto& bucket = buckets_[channel];
@@ -147,35 +138,6 @@ asio::awaitable<bool> outbox_sender::deliver(const storage::outbox_message& mess
   tx.commit();
   ++delivered_;
   co_return true;
-}
-
-asio::awaitable<void> outbox_sender::run() {
-  while (!stopping_) {
-    poked_ = false;
-    bool failed = false;
-    bool worked = false;
-    try {
-      std::vector<storage::outbox_message> pending;
-      {
-        storage::transaction tx{db_};
-        pending = storage::outbox{db_}.pending("slack", 100);
-      }
-      for (const auto& message : pending) {
-        if (stopping_) break;
-        if (!co_await deliver(message)) {
-          failed = true;
-          break;
-        }
-        worked = true;
-      }
-    } catch (const std::exception& error) {
-      spdlog::error("slack: outbox delivery failed: {}", error.what());
-      failed = true;
-    }
-    if ((poked_ || worked) && !failed) continue;
-    wake_.expires_after(failed ? std::chrono::seconds{retry_after_failure} : std::chrono::seconds{idle_wait});
-    co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
 }
 
 }  // namespace releasebot::integrations::slack

@@ -3,6 +3,7 @@
 // after Slack accepted it. Paced per channel (about one a second, short bursts allowed).
 #pragma once
 
+#include "integrations/net/outbox_pump.hpp"
 #include "integrations/slack/web_api.hpp"
 #include "storage/database.hpp"
 #include "storage/outbox.hpp"
@@ -21,9 +22,9 @@ public:
   outbox_sender(boost::asio::any_io_executor executor, storage::database& db, web_api& api);
 
   // Runs until stop(): delivers whatever is pending, then waits for poke() or a retry timer.
-  boost::asio::awaitable<void> run();
-  void poke();
-  void stop();
+  boost::asio::awaitable<void> run() { return pump_.run(); }
+  void poke() { pump_.poke(); }
+  void stop() { pump_.stop(); }
 
   std::uint64_t delivered() const { return delivered_; }
 
@@ -41,11 +42,9 @@ private:
   boost::asio::any_io_executor executor_;
   storage::database& db_;
   web_api& api_;
-  boost::asio::steady_timer wake_;
+  net::outbox_pump pump_;
   std::map<std::string, std::string> direct_channels_;  // user → D…
   std::map<std::string, pacing_bucket> buckets_;
-  bool stopping_ = false;
-  bool poked_ = false;
   std::uint64_t delivered_ = 0;
 };
 

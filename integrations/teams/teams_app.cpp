@@ -19,9 +19,6 @@ namespace releasebot::integrations::teams {
 
 namespace {
 
-constexpr auto retry_after_failure = std::chrono::seconds{5};
-constexpr auto idle_wait = std::chrono::seconds{30};
-
 std::chrono::sys_seconds now_seconds() {
   return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
 }
@@ -56,7 +53,7 @@ teams_app::teams_app(asio::any_io_executor executor, storage::database& db, disp
       http_{executor, tls_},
       keys_{http_, settings_.openid_metadata_url},
       connector_{executor, http_, settings_},
-      sender_wake_{executor} {
+      pump_{executor, db, "teams", [this](const storage::outbox_message& message) { return deliver(message); }} {
   if (settings_.allowed_tenants.empty()) settings_.allowed_tenants.push_back(settings_.tenant_id);
   server_ = std::make_unique<net::http_server>(
       executor_, settings_.listen, [this](net::server_request request) { return on_request(std::move(request)); });
@@ -66,18 +63,14 @@ teams_app::teams_app(asio::any_io_executor executor, storage::database& db, disp
 teams_app::~teams_app() = default;
 
 void teams_app::stop() {
-  stopping_ = true;
   server_->stop();
-  sender_wake_.cancel();
+  pump_.stop();
 }
 
-void teams_app::deliver_soon() {
-  poked_ = true;
-  sender_wake_.cancel();
-}
+void teams_app::deliver_soon() { pump_.poke(); }
 
 asio::awaitable<void> teams_app::run() {
-  asio::co_spawn(executor_, run_sender(), asio::detached);
+  asio::co_spawn(executor_, pump_.run(), asio::detached);
   co_await server_->run();
 }
 
@@ -297,36 +290,6 @@ asio::awaitable<bool> teams_app::deliver(const storage::outbox_message& message)
   if (message.starts_thread && release) storage::release_repository{db_}.set_thread_ref(release->id, activity_id);
   tx.commit();
   co_return true;
-}
-
-asio::awaitable<void> teams_app::run_sender() {
-  while (!stopping_) {
-    poked_ = false;
-    bool failed = false;
-    bool worked = false;
-    try {
-      std::vector<storage::outbox_message> pending;
-      {
-        storage::transaction tx{db_};
-        pending = storage::outbox{db_}.pending("teams", 100);
-      }
-      for (const auto& message : pending) {
-        if (stopping_) break;
-        if (!co_await deliver(message)) {
-          failed = true;
-          break;
-        }
-        worked = true;
-      }
-    } catch (const std::exception& error) {
-      spdlog::error("teams: outbox delivery failed: {}", error.what());
-      failed = true;
-    }
-    // Delivering can queue more (a report of an undeliverable message): look again at once.
-    if ((poked_ || worked) && !failed) continue;
-    sender_wake_.expires_after(failed ? std::chrono::seconds{retry_after_failure} : std::chrono::seconds{idle_wait});
-    co_await sender_wake_.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
 }
 
 }  // namespace releasebot::integrations::teams

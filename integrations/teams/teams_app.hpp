@@ -6,6 +6,7 @@
 #include "bot/dispatcher.hpp"
 #include "integrations/net/http_client.hpp"
 #include "integrations/net/http_server.hpp"
+#include "integrations/net/outbox_pump.hpp"
 #include "integrations/teams/activity.hpp"
 #include "integrations/teams/connector_client.hpp"
 #include "integrations/teams/key_cache.hpp"
@@ -38,7 +39,6 @@ public:
 private:
   boost::asio::awaitable<net::server_response> on_request(net::server_request request);
   boost::asio::awaitable<void> answer(conversation_reference where, std::string reply_to_id, commands::message reply);
-  boost::asio::awaitable<void> run_sender();
   boost::asio::awaitable<bool> deliver(const storage::outbox_message& message);
   void report_undeliverable(const storage::outbox_message& message, const connector_result& result);
 
@@ -52,9 +52,7 @@ private:
   key_cache keys_;
   connector_client connector_;
   std::unique_ptr<net::http_server> server_;
-  boost::asio::steady_timer sender_wake_;
-  bool stopping_ = false;
-  bool poked_ = false;
+  net::outbox_pump pump_;
 };
 
 }  // namespace releasebot::integrations::teams
