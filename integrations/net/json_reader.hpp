@@ -19,6 +19,16 @@ struct malformed_json {
 
 [[noreturn]] inline void reject_json(std::string problem) { throw malformed_json{std::move(problem)}; }
 
+// Parses without throwing: a discarded value for bad JSON. nlohmann's own non-throwing parse
+// still throws out_of_range for a number beyond double range (fuzzing found it), hence this.
+inline nlohmann::json parse_json_or_discarded(std::string_view text) {
+  try {
+    return nlohmann::json::parse(text, nullptr, false);
+  } catch (const nlohmann::json::exception&) {
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  }
+}
+
 // A position in a document: "payload.event" + "text" → "payload.event.text".
 struct json_reader {
   const nlohmann::json& value;

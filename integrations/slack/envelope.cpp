@@ -194,6 +194,9 @@ std::variant<envelope, decode_error> decode_envelope(std::string_view frame, std
   } catch (const json::parse_error& error) {
     // The position only: the parser's own message quotes the frame, which may hold user text.
     return decode_error{"frame is not valid JSON (syntax error at byte " + std::to_string(error.byte) + ")"};
+  } catch (const json::exception&) {
+    // nlohmann throws out_of_range for numbers too large for a double (found by fuzzing).
+    return decode_error{"frame is not usable JSON (a number out of range)"};
   }
   if (!root.is_object()) return decode_error{std::string{"frame is "} + root.type_name() + ", expected an object"};
   try {

@@ -461,6 +461,9 @@ std::variant<decoded_activity, activity_error> decode_activity(std::string_view 
   } catch (const json::parse_error& error) {
     // The position only: the parser's own message quotes the body, which may hold user text.
     return activity_error{"activity is not valid JSON (syntax error at byte " + std::to_string(error.byte) + ")"};
+  } catch (const json::exception&) {
+    // nlohmann throws out_of_range for numbers too large for a double (found by fuzzing).
+    return activity_error{"activity is not usable JSON (a number out of range)"};
   }
   if (!root.is_object()) return activity_error{std::string{"activity is "} + root.type_name() + ", expected an object"};
   try {

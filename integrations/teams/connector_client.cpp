@@ -1,5 +1,7 @@
 #include "integrations/teams/connector_client.hpp"
 
+#include "integrations/net/json_reader.hpp"
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/url/encode.hpp>
@@ -102,11 +104,11 @@ asio::awaitable<connector_result> connector_client::call(http::verb method, std:
       result = connector_result{};
       result.ok = true;
       result.status = answer.status;
-      result.body = nlohmann::json::parse(answer.body.empty() ? "{}" : answer.body, nullptr, false);
+      result.body = net::parse_json_or_discarded(answer.body.empty() ? "{}" : answer.body);
       co_return result;
     } else {
       std::string code = "http_" + std::to_string(answer.status);
-      const auto parsed = nlohmann::json::parse(answer.body, nullptr, false);
+      const auto parsed = net::parse_json_or_discarded(answer.body);
       if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_object()) {
         code = parsed["error"].value("code", code);
       }

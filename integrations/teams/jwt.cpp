@@ -3,6 +3,8 @@
 // token_rejection whose reason is one line and never echoes the token.
 #include "integrations/teams/jwt.hpp"
 
+#include "integrations/net/json_reader.hpp"
+
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -114,9 +116,7 @@ token_rejection reject(std::string reason, bool unknown_key = false) {
   return token_rejection{std::move(reason), unknown_key};
 }
 
-nlohmann::json parse_json(std::string_view text) {
-  return nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-}
+nlohmann::json parse_json(std::string_view text) { return net::parse_json_or_discarded(text); }
 
 std::optional<double> numeric_date(const nlohmann::json& value) {
   if (!value.is_number()) return std::nullopt;

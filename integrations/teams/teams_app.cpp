@@ -1,5 +1,6 @@
 #include "integrations/teams/teams_app.hpp"
 
+#include "integrations/net/json_reader.hpp"
 #include "integrations/teams/adaptive_card.hpp"
 #include "integrations/teams/jwt.hpp"
 #include "storage/conversation_directory.hpp"
@@ -263,7 +264,7 @@ asio::awaitable<bool> teams_app::deliver(const storage::outbox_message& message)
   auto activity = render_activity(body);
   connector_result result;
   std::optional<std::string> updated_ref;
-  const auto previous = earlier ? nlohmann::json::parse(*earlier, nullptr, false) : nlohmann::json{};
+  const auto previous = earlier ? net::parse_json_or_discarded(*earlier) : nlohmann::json{};
   if (previous.is_object() && previous.contains("activity")) {
     updated_ref = *earlier;
     result = co_await connector_.update(service_url, previous.value("conversation", conversation),

@@ -471,3 +471,10 @@ TEST_CASE("text longer than 40000 characters is refused", "[slack][envelope]") {
   CHECK(problem(with(slash_command_frame, "/payload/text"_json_pointer, std::string(40'001, 'y'))) ==
         "payload.text is longer than 40000 characters");
 }
+
+TEST_CASE("a number beyond double range is a decode error, not an escaping exception (found by fuzzing)",
+          "[slack][envelope]") {
+  const auto decoded = releasebot::integrations::slack::decode_envelope(R"({"envelope_id":"e","n":1e999999})", "UBOT");
+  REQUIRE(std::holds_alternative<releasebot::integrations::slack::decode_error>(decoded));
+  CHECK(std::get<releasebot::integrations::slack::decode_error>(decoded).problem.find("out of range") != std::string::npos);
+}

@@ -572,3 +572,10 @@ TEST_CASE("unclosed markup at the size limit decodes (and quickly)", "[teams]") 
   REQUIRE(tags.event);
   CHECK(tags.event->text == brackets);
 }
+
+TEST_CASE("a number beyond double range is an activity error, not an escaping exception (found by fuzzing)",
+          "[teams][activity]") {
+  const auto decoded = releasebot::integrations::teams::decode_activity(R"({"type":"message","n":888e8888888})", "app");
+  REQUIRE(std::holds_alternative<releasebot::integrations::teams::activity_error>(decoded));
+  CHECK(std::get<releasebot::integrations::teams::activity_error>(decoded).problem.find("out of range") != std::string::npos);
+}
