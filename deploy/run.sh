@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./deploy/setup.sh
-./deploy/build.sh release >&2
+./deploy/build.sh release releasebot >&2
 exec ./build/release/bot/releasebot run "$@"
