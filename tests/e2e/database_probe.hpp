@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace releasebot::testing {
 
@@ -9,5 +10,7 @@ namespace releasebot::testing {
 long count(const std::string& db, const std::string& sql);
 // The first column of the first row as text ("" when there is no row or it is NULL).
 std::string text_of(const std::string& db, const std::string& sql);
+// The first column of every row, as text ("" for NULL).
+std::vector<std::string> column_of(const std::string& db, const std::string& sql);
 
 }  // namespace releasebot::testing

@@ -48,6 +48,7 @@ public:
   bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout);
   void signal(int number);
   int wait();  // exit code, or -signal
+  int pid() const { return pid_; }  // -1 once waited for
   const std::string& out() const { return out_; }
   const std::string& err() const { return err_; }
 

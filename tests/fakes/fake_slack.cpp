@@ -194,6 +194,8 @@ struct fake_slack::impl {
   // guarded by mutex_
   std::vector<api_call> calls_;
   std::map<std::string, std::vector<json>> acks_;
+  std::map<std::string, std::chrono::steady_clock::time_point> sent_at_;   // first hand-over per envelope
+  std::map<std::string, std::chrono::steady_clock::time_point> acked_at_;  // first ack per envelope
   std::vector<json> other_frames_;
   int hello_count_ = 0;
   int open_count_ = 0;
@@ -230,6 +232,7 @@ public:
   void send_text(std::string text) { enqueue(kind::text, std::move(text)); }
   void send_disconnect(std::string text);
   void drop();
+  void reset();
   void go_silent();
   void shut_down();
   bool closed() const { return closed_; }
@@ -403,6 +406,14 @@ void fake_slack::impl::ws_session::drop() {
     drop_pending_ = true;  // after what was sent before the drop has gone out
     return;
   }
+  close_socket();
+  mark_closed();
+}
+
+void fake_slack::impl::ws_session::reset() {
+  if (closed_) return;
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().set_option(net::socket_base::linger(true, 0), ignored);
   close_socket();
   mark_closed();
 }
@@ -621,12 +632,15 @@ void fake_slack::impl::on_ws_closed() {
 }
 
 void fake_slack::impl::on_frame(const std::string& text) {
+  const auto arrived = std::chrono::steady_clock::now();
   json frame = json::parse(text, nullptr, false);
   if (frame.is_discarded()) frame = text;  // not JSON: kept as a string
   {
     std::lock_guard lock(mutex_);
     if (frame.is_object() && frame.contains("envelope_id") && frame["envelope_id"].is_string()) {
-      acks_[frame["envelope_id"].get<std::string>()].push_back(std::move(frame));
+      std::string id = frame["envelope_id"].get<std::string>();
+      acked_at_.try_emplace(id, arrived);
+      acks_[std::move(id)].push_back(std::move(frame));
     } else {
       other_frames_.push_back(std::move(frame));
     }
@@ -848,7 +862,17 @@ int fake_slack::open_connections() const {
 }
 
 void fake_slack::send(const nlohmann::json& frame, int connection) {
-  impl_->apply(connection, [text = frame.dump()](impl::ws_session& session) { session.send_text(text); });
+  std::string envelope_id;
+  if (frame.is_object() && frame.contains("envelope_id") && frame["envelope_id"].is_string()) {
+    envelope_id = frame["envelope_id"].get<std::string>();
+  }
+  impl_->apply(connection, [this, text = frame.dump(), envelope_id](impl::ws_session& session) {
+    if (!envelope_id.empty() && !session.closed()) {
+      std::lock_guard lock(impl_->mutex_);
+      impl_->sent_at_.try_emplace(envelope_id, std::chrono::steady_clock::now());
+    }
+    session.send_text(text);
+  });
 }
 
 std::string fake_slack::send_slash_command(const std::string& user, const std::string& channel,
@@ -971,6 +995,10 @@ void fake_slack::drop_connection(int connection) {
   impl_->apply(connection, [](impl::ws_session& session) { session.drop(); });
 }
 
+void fake_slack::reset_connection(int connection) {
+  impl_->apply(connection, [](impl::ws_session& session) { session.reset(); });
+}
+
 void fake_slack::go_silent(int connection) {
   impl_->apply(connection, [](impl::ws_session& session) { session.go_silent(); });
 }
@@ -990,6 +1018,27 @@ int fake_slack::ack_count(const std::string& envelope_id) const {
   std::lock_guard lock(impl_->mutex_);
   const auto it = impl_->acks_.find(envelope_id);
   return it == impl_->acks_.end() ? 0 : static_cast<int>(it->second.size());
+}
+
+std::optional<std::chrono::steady_clock::time_point> fake_slack::sent_time(const std::string& envelope_id) const {
+  std::lock_guard lock(impl_->mutex_);
+  const auto it = impl_->sent_at_.find(envelope_id);
+  if (it == impl_->sent_at_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::chrono::steady_clock::time_point> fake_slack::ack_time(const std::string& envelope_id) const {
+  std::lock_guard lock(impl_->mutex_);
+  const auto it = impl_->acked_at_.find(envelope_id);
+  if (it == impl_->acked_at_.end()) return std::nullopt;
+  return it->second;
+}
+
+void fake_slack::forget_envelope(const std::string& envelope_id) {
+  std::lock_guard lock(impl_->mutex_);
+  impl_->acks_.erase(envelope_id);
+  impl_->sent_at_.erase(envelope_id);
+  impl_->acked_at_.erase(envelope_id);
 }
 
 std::vector<nlohmann::json> fake_slack::other_frames() const {

@@ -55,11 +55,19 @@ public:
                                 const std::string& channel, const std::string& message_ts);
   void send_disconnect(const std::string& reason, int connection = 0);  // warning | refresh_requested | link_disabled
   void drop_connection(int connection = 0);  // abrupt TCP close, no close frame
+  void reset_connection(int connection = 0);  // abrupt TCP reset (RST: SO_LINGER 0), no close frame
   // Stops answering pings and sending anything on that connection (a silent peer).
   void go_silent(int connection = 0);
   // The ack for an envelope (the JSON the bot sent), waiting up to `timeout`.
   std::optional<nlohmann::json> wait_for_ack(const std::string& envelope_id, std::chrono::milliseconds timeout);
   int ack_count(const std::string& envelope_id) const;
+  // For latency measurements (steady clock): when send() first handed the envelope to an open
+  // connection, on the server thread; and when its first ack arrived. nullopt: not (yet).
+  std::optional<std::chrono::steady_clock::time_point> sent_time(const std::string& envelope_id) const;
+  std::optional<std::chrono::steady_clock::time_point> ack_time(const std::string& envelope_id) const;
+  // Forgets what was recorded about an envelope (its acks and times), so that a long load run
+  // does not grow without bound.
+  void forget_envelope(const std::string& envelope_id);
   // Every non-ack frame the bot sent (should be none), for assertions.
   std::vector<nlohmann::json> other_frames() const;
 

@@ -223,10 +223,17 @@ TEST_CASE("fake_slack: Socket Mode hello, an envelope and its ack", "[fake_slack
   CHECK(envelope["payload"]["text"] == "start 1.2.3");
 
   CHECK_FALSE(slack.wait_for_ack(envelope_id, 50ms));
+  REQUIRE(slack.sent_time(envelope_id));
+  CHECK_FALSE(slack.ack_time(envelope_id));
+  CHECK_FALSE(slack.sent_time("never-sent"));
   client.write({{"envelope_id", envelope_id}, {"payload", {{"text", "ok"}}}});
   const auto ack = slack.wait_for_ack(envelope_id, 2s);
   REQUIRE(ack);
   CHECK((*ack)["payload"]["text"] == "ok");
+  CHECK(slack.ack_count(envelope_id) == 1);
+  REQUIRE(slack.ack_time(envelope_id));
+  CHECK(*slack.ack_time(envelope_id) >= *slack.sent_time(envelope_id) + 50ms);
+  slack.forget_envelope("never-sent");
   CHECK(slack.ack_count(envelope_id) == 1);
 
   client.write({{"type", "not_an_ack"}});
@@ -287,6 +294,14 @@ TEST_CASE("fake_slack: Socket Mode hello, an envelope and its ack", "[fake_slack
     slack.send({{"type", "last_words"}});
     slack.drop_connection();
     CHECK(client.read()["type"] == "last_words");
+    const beast::error_code ec = client.read_error();
+    CHECK(ec);
+    CHECK(ec != websocket::error::closed);
+    CHECK(eventually([&] { return slack.open_connections() == 0; }));
+  }
+
+  SECTION("reset_connection resets the TCP connection") {
+    slack.reset_connection();
     const beast::error_code ec = client.read_error();
     CHECK(ec);
     CHECK(ec != websocket::error::closed);
