@@ -55,19 +55,62 @@ database database::open_in_memory() {
 }
 
 database::database(database&& other) noexcept
-    : handle_{std::exchange(other.handle_, nullptr)}, name_{std::move(other.name_)} {}
+    : handle_{std::exchange(other.handle_, nullptr)}, name_{std::move(other.name_)}, prepared_{std::move(other.prepared_)} {
+  other.prepared_.clear();
+}
 
 database& database::operator=(database&& other) noexcept {
   if (this != &other) {
+    finalize_cached();
     if (handle_ != nullptr) sqlite3_close_v2(handle_);
     handle_ = std::exchange(other.handle_, nullptr);
     name_ = std::move(other.name_);
+    prepared_ = std::move(other.prepared_);
+    other.prepared_.clear();
   }
   return *this;
 }
 
 database::~database() {
+  finalize_cached();
   if (handle_ != nullptr) sqlite3_close_v2(handle_);
+}
+
+void database::finalize_cached() {
+  for (auto& [sql, handles] : prepared_) {
+    for (auto* handle : handles) sqlite3_finalize(handle);
+  }
+  prepared_.clear();
+}
+
+sqlite3_stmt* database::take_prepared(std::string_view sql) {
+  if (const auto cached = prepared_.find(sql); cached != prepared_.end() && !cached->second.empty()) {
+    auto* handle = cached->second.back();
+    cached->second.pop_back();
+    return handle;
+  }
+  sqlite3_stmt* handle = nullptr;
+  if (sqlite3_prepare_v3(handle_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &handle,
+                         nullptr) != SQLITE_OK) {
+    raise("cannot prepare '" + std::string{sql.substr(0, 60)} + "'");
+  }
+  return handle;
+}
+
+void database::give_back(sqlite3_stmt* handle) {
+  sqlite3_reset(handle);
+  sqlite3_clear_bindings(handle);
+  const char* sql = sqlite3_sql(handle);
+  if (sql == nullptr) {
+    sqlite3_finalize(handle);
+    return;
+  }
+  const std::string_view text{sql};
+  if (auto cached = prepared_.find(text); cached != prepared_.end()) {
+    cached->second.push_back(handle);
+  } else {
+    prepared_.emplace(std::string{text}, std::vector<sqlite3_stmt*>{handle});
+  }
 }
 
 void database::execute_script(std::string_view sql) {
@@ -84,17 +127,13 @@ std::int64_t database::last_insert_id() const { return sqlite3_last_insert_rowid
 int database::changes() const { return sqlite3_changes(handle_); }
 bool database::in_transaction() const { return sqlite3_get_autocommit(handle_) == 0; }
 
-statement::statement(database& db, std::string_view sql) : db_{&db} {
-  if (sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &handle_, nullptr) != SQLITE_OK) {
-    db.raise("cannot prepare '" + std::string{sql.substr(0, 60)} + "'");
-  }
-}
+statement::statement(database& db, std::string_view sql) : db_{&db}, handle_{db.take_prepared(sql)} {}
 
 statement::statement(statement&& other) noexcept
     : db_{other.db_}, handle_{std::exchange(other.handle_, nullptr)} {}
 
 statement::~statement() {
-  if (handle_ != nullptr) sqlite3_finalize(handle_);
+  if (handle_ != nullptr) db_->give_back(handle_);
 }
 
 statement& statement::bind(int index, std::int64_t value) {
@@ -162,12 +201,12 @@ std::optional<std::int64_t> statement::column_optional_int(int index) const {
 
 bool statement::column_is_null(int index) const { return sqlite3_column_type(handle_, index) == SQLITE_NULL; }
 
-transaction::transaction(database& db) : db_{db} { db_.execute_script("BEGIN IMMEDIATE"); }
+transaction::transaction(database& db) : db_{db} { db_.prepare("BEGIN IMMEDIATE").execute(); }
 
 transaction::~transaction() {
   if (!done_) {
     try {
-      db_.execute_script("ROLLBACK");
+      db_.prepare("ROLLBACK").execute();
     } catch (...) {
       // A failed rollback leaves SQLite itself rolling back on close; nothing more to do here.
     }
@@ -175,7 +214,25 @@ transaction::~transaction() {
 }
 
 void transaction::commit() {
-  db_.execute_script("COMMIT");
+  db_.prepare("COMMIT").execute();
+  done_ = true;
+}
+
+savepoint::savepoint(database& db) : db_{db} { db_.prepare("SAVEPOINT command").execute(); }
+
+savepoint::~savepoint() {
+  if (!done_) {
+    try {
+      db_.prepare("ROLLBACK TO command").execute();
+      db_.prepare("RELEASE command").execute();
+    } catch (...) {
+      // Leaves the enclosing transaction to roll back; nothing more to do here.
+    }
+  }
+}
+
+void savepoint::commit() {
+  db_.prepare("RELEASE command").execute();
   done_ = true;
 }
 

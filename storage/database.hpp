@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -88,9 +90,21 @@ public:
   [[noreturn]] void raise(std::string_view what) const;
 
 private:
+  friend class statement;
   database(sqlite3* handle, std::string name) : handle_{handle}, name_{std::move(name)} {}
+  // Compiling SQL costs more than running most of our statements, so a statement's compiled form
+  // is kept after use and handed out again for the same text (several copies when in use at once).
+  sqlite3_stmt* take_prepared(std::string_view sql);
+  void give_back(sqlite3_stmt* handle);
+  void finalize_cached();
+
+  struct text_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
   sqlite3* handle_ = nullptr;
   std::string name_;
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>, text_hash, std::equal_to<>> prepared_;
 };
 
 // BEGIN IMMEDIATE on construction; rolls back in the destructor unless committed.
@@ -100,6 +114,21 @@ public:
   transaction(const transaction&) = delete;
   transaction& operator=(const transaction&) = delete;
   ~transaction();
+  void commit();
+
+private:
+  database& db_;
+  bool done_ = false;
+};
+
+// A nested unit inside a transaction (SAVEPOINT): released on commit(), rolled back to (undoing
+// only its own changes) in the destructor otherwise. Lets several commands share one commit.
+class savepoint {
+public:
+  explicit savepoint(database& db);
+  savepoint(const savepoint&) = delete;
+  savepoint& operator=(const savepoint&) = delete;
+  ~savepoint();
   void commit();
 
 private:

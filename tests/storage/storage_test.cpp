@@ -219,6 +219,56 @@ TEST_CASE("a transaction rolls back in its destructor unless committed", "[stora
   }
 }
 
+TEST_CASE("savepoints undo one command and keep the others of the same transaction", "[storage]") {
+  auto db = migrated();
+  role_grants grants{db};
+  {
+    transaction tx{db};
+    {
+      savepoint first{db};
+      grants.grant("U1", "qa", "admin", t0);
+      first.commit();
+    }
+    {
+      savepoint refused{db};
+      grants.grant("U2", "qa", "admin", t0);
+    }
+    {
+      savepoint third{db};
+      grants.grant("U3", "qa", "admin", t0);
+      third.commit();
+    }
+    tx.commit();
+  }
+  CHECK(grants.roles_of("U1") == std::vector<std::string>{"qa"});
+  CHECK(grants.roles_of("U2").empty());
+  CHECK(grants.roles_of("U3") == std::vector<std::string>{"qa"});
+}
+
+TEST_CASE("a reused compiled statement starts fresh, and the same text may run twice at once", "[storage]") {
+  auto db = migrated();
+  db.execute_script("CREATE TABLE numbers (n INTEGER); INSERT INTO numbers VALUES (1), (2), (3);");
+  const std::string sql = "SELECT n FROM numbers WHERE n >= ? ORDER BY n";
+  {
+    auto query = db.prepare(sql);
+    query.bind(1, 2);
+    REQUIRE(query.step());
+    CHECK(query.column_int(0) == 2);
+    // Left mid-result on purpose: the next use must not see this cursor or this binding.
+  }
+  auto outer = db.prepare(sql);
+  outer.bind(1, 1);
+  std::vector<std::int64_t> pairs;
+  while (outer.step()) {
+    auto inner = db.prepare(sql);  // same text while the outer one is still running
+    inner.bind(1, outer.column_int(0));
+    while (inner.step()) pairs.push_back(outer.column_int(0) * 10 + inner.column_int(0));
+  }
+  CHECK(pairs == std::vector<std::int64_t>{11, 12, 13, 22, 23, 33});
+  auto unbound = db.prepare(sql);
+  CHECK_FALSE(unbound.step());  // NULL binding: n >= NULL matches nothing
+}
+
 TEST_CASE("statement errors name what failed", "[storage]") {
   auto db = migrated();
   CHECK_THROWS_AS(db.prepare("SELECT nope FROM nowhere"), database_error);
