@@ -14,18 +14,9 @@ namespace {
 constexpr std::size_t max_title_length = 200;
 
 std::optional<version> last_production_version(handler_context& ctx) {
-  std::optional<version> newest;
-  for (const auto& release : ctx.releases.all()) {
-    const version candidate{release.major, release.minor, release.patch};
-    if (newest && candidate <= *newest) continue;
-    for (const auto& deployment : ctx.releases.deployments(release.id)) {
-      if (deployment.environment == ctx.rules.production_environment && deployment.outcome == "succeeded") {
-        newest = candidate;
-        break;
-      }
-    }
-  }
-  return newest;
+  const auto newest = ctx.releases.newest_version_deployed_to(ctx.rules.production_environment);
+  if (!newest) return std::nullopt;
+  return version{static_cast<int>((*newest)[0]), static_cast<int>((*newest)[1]), static_cast<int>((*newest)[2])};
 }
 
 version expected_after(const version& last, version_bump bump) {

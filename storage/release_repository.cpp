@@ -296,6 +296,15 @@ void release_repository::finish_deployment(row_id deployment_id, std::string_vie
       .execute();
 }
 
+std::optional<std::array<std::int64_t, 3>> release_repository::newest_version_deployed_to(std::string_view environment) {
+  auto query = db_.prepare(
+      "SELECT r.major, r.minor, r.patch FROM deployments d JOIN releases r ON r.id = d.release_id "
+      "WHERE d.environment = ? AND d.outcome = 'succeeded' ORDER BY r.major DESC, r.minor DESC, r.patch DESC LIMIT 1");
+  query.bind(1, environment);
+  if (!query.step()) return std::nullopt;
+  return std::array<std::int64_t, 3>{query.column_int(0), query.column_int(1), query.column_int(2)};
+}
+
 std::vector<deployment_record> release_repository::deployments(row_id id) {
   auto query = db_.prepare(
       "SELECT id, environment, outcome, started_by, started_at, finished_at, estimated_downtime, actual_downtime, "

@@ -1,6 +1,8 @@
 // Reads and writes releases and everything recorded about them; callers own the transaction.
 #pragma once
 
+#include <array>
+
 #include "storage/database.hpp"
 #include "storage/release_records.hpp"
 
@@ -58,6 +60,8 @@ public:
   void finish_deployment(row_id deployment_id, std::string_view outcome, instant at,
                          std::optional<std::int64_t> actual_downtime, std::string_view reason);
   std::vector<deployment_record> deployments(row_id id);  // oldest first
+  // The highest version with a successful deployment to `environment`, as {major, minor, patch}.
+  std::optional<std::array<std::int64_t, 3>> newest_version_deployed_to(std::string_view environment);
   void add_deployment_step(row_id deployment_id, const deployment_step_record& step);
   std::vector<deployment_step_record> deployment_steps(row_id deployment_id);
 
