@@ -77,11 +77,13 @@ asio::awaitable<std::unique_ptr<http_client::connection>> http_client::take_conn
     prepare_tls(stream, where.host);
     beast::get_lowest_layer(stream).expires_after(io_timeout);
     co_await beast::get_lowest_layer(stream).async_connect(addresses, asio::use_awaitable);
+    beast::get_lowest_layer(stream).socket().set_option(asio::ip::tcp::no_delay{true});
     co_await stream.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
   } else {
     auto& stream = fresh->stream.emplace<beast::tcp_stream>(executor_);
     stream.expires_after(io_timeout);
     co_await stream.async_connect(addresses, asio::use_awaitable);
+    stream.socket().set_option(asio::ip::tcp::no_delay{true});
   }
   co_return fresh;
 }

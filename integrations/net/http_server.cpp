@@ -75,6 +75,8 @@ asio::awaitable<void> http_server::run() {
       spdlog::warn("http: accept failed: {}", error.message());
       continue;
     }
+    boost::system::error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay{true}, ignored);  // answers are single small writes
     asio::co_spawn(executor_, serve(std::move(socket)), asio::detached);
   }
 }

@@ -154,6 +154,7 @@ asio::awaitable<std::shared_ptr<socket_mode_client::connection>> socket_mode_cli
       auto& lowest = beast::get_lowest_layer(ws);
       lowest.expires_after(handshake_timeout);
       co_await lowest.async_connect(addresses, asio::use_awaitable);
+      lowest.socket().set_option(asio::ip::tcp::no_delay{true});  // each ack is one small write; no Nagle wait
       net::prepare_tls(ws.next_layer(), where->host);
       co_await ws.next_layer().async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
       lowest.expires_never();
@@ -167,6 +168,7 @@ asio::awaitable<std::shared_ptr<socket_mode_client::connection>> socket_mode_cli
       auto& lowest = beast::get_lowest_layer(ws);
       lowest.expires_after(handshake_timeout);
       co_await lowest.async_connect(addresses, asio::use_awaitable);
+      lowest.socket().set_option(asio::ip::tcp::no_delay{true});  // each ack is one small write; no Nagle wait
       lowest.expires_never();
       ws.set_option(timeouts(settings_.idle_timeout));
       ws.read_message_max(max_frame_bytes);
