@@ -2,6 +2,7 @@
 
 #include "bot/config.hpp"
 #include "bot/console.hpp"
+#include "bot/group_commit.hpp"
 #include "bot/scheduler.hpp"
 #include "integrations/slack/slack_app.hpp"
 #include "integrations/teams/teams_app.hpp"
@@ -111,6 +112,7 @@ int run_application(const application_options& options) {
     // is /dev/null). `console` is a conversation: it ends with its input.
     const bool serve_after_input = options.mode == "run";
 
+    group_commit commits{loop.get_executor(), dispatch};
     std::unique_ptr<integrations::slack::slack_app> slack_app;
     std::unique_ptr<integrations::teams::teams_app> teams_app;
     int exit_code = 0;
@@ -121,7 +123,7 @@ int run_application(const application_options& options) {
     }
     if (slack) {
       slack_app = std::make_unique<integrations::slack::slack_app>(
-          loop.get_executor(), db, [&dispatch](const inbound& event) { return dispatch.dispatch(event); },
+          loop.get_executor(), db, [&commits](inbound event) { return commits.submit(std::move(event)); },
           [&timers] { timers.poke(); }, *slack);
     }
 

@@ -41,10 +41,35 @@ std::variant<commands::command, commands::parse_error> command_of(const inbound&
 dispatcher::dispatcher(storage::database& db, commands::engine& engine, clock_function now)
     : db_{db}, engine_{engine}, now_{std::move(now)} {}
 
-dispatch_result dispatcher::dispatch(const inbound& event) {
-  dispatch_result result;
+dispatch_result dispatcher::dispatch(const inbound& event) { return std::move(dispatch_all({&event, 1}).front()); }
+
+std::vector<dispatch_result> dispatcher::dispatch_all(std::span<const inbound> events) {
+  std::vector<dispatch_result> results;
+  results.reserve(events.size());
   try {
     storage::transaction tx{db_};
+    bool wrote = false;
+    for (const auto& event : events) {
+      results.push_back(apply(event, wrote));
+    }
+    if (wrote) tx.commit();
+  } catch (const std::exception& failure) {
+    // BEGIN or COMMIT failed (disk full, I/O error): nothing of this group is stored.
+    spdlog::error("could not store {} event(s): {}", events.size(), failure.what());
+    results.assign(events.size(), dispatch_result{});
+    for (auto& result : results) {
+      result.reply = error_message("something went wrong on my side and nothing was changed — try again in a moment");
+      result.refused = true;
+    }
+  }
+  return results;
+}
+
+// Inside the caller's transaction; sets `wrote` when it left something for the caller to commit.
+dispatch_result dispatcher::apply(const inbound& event, bool& wrote) {
+  dispatch_result result;
+  try {
+    storage::savepoint unit{db_};
     storage::processed_events seen{db_};
     if (const auto stored = seen.stored_reply(event.platform, event.event_id)) {
       const auto json = nlohmann::json::parse(*stored);
@@ -70,12 +95,14 @@ dispatch_result dispatcher::dispatch(const inbound& event) {
     if (outcome.changed) {
       seen.record(event.platform, event.event_id,
                   nlohmann::json{{"reply", result.reply}, {"public", result.make_public}}.dump(), from.now);
-      tx.commit();
+      unit.commit();
       result.changed = true;
+      wrote = true;
     } else if (person_changed) {
-      tx.commit();  // only the person's time zone; the query itself wrote nothing
+      unit.commit();  // only the person's time zone; the query itself wrote nothing
+      wrote = true;
     }
-    // A query wrote nothing; the transaction rolls back on leaving this scope.
+    // A query wrote nothing; the savepoint rolls back on leaving this scope.
   } catch (const commands::command_refused& refusal) {
     result.reply = error_message(refusal.what());
     result.refused = true;

@@ -1,5 +1,7 @@
 // Turns an inbound event into exactly one applied command: de-duplicates, parses, runs the
-// handler, and commits state, audit, outbox and the event id in one transaction.
+// handler, and commits state, audit, outbox and the event id in one transaction. Several events
+// may share one transaction (group commit: one sync for all), each in its own savepoint so that a
+// refused command undoes only itself.
 #pragma once
 
 #include "bot/inbound.hpp"
@@ -9,6 +11,8 @@
 
 #include <chrono>
 #include <functional>
+#include <span>
+#include <vector>
 
 namespace releasebot::bot {
 
@@ -27,8 +31,12 @@ public:
   dispatcher(storage::database& db, commands::engine& engine, clock_function now);
 
   dispatch_result dispatch(const inbound& event);
+  // In order, in one transaction committed once; a result is `changed` only once it is durable.
+  std::vector<dispatch_result> dispatch_all(std::span<const inbound> events);
 
 private:
+  dispatch_result apply(const inbound& event, bool& wrote);
+
   storage::database& db_;
   commands::engine& engine_;
   clock_function now_;

@@ -81,7 +81,7 @@ asio::awaitable<nlohmann::json> slack_app::handle(const envelope& env) {
   auto event = *env.event;
   if (env.retry_attempt > 0) spdlog::info("slack: redelivery {} of {} ({})", env.retry_attempt, env.envelope_id, env.retry_reason);
   event.time_zone = co_await time_zone_of(event.user);
-  const auto result = dispatch_(event);
+  const auto result = co_await dispatch_(std::move(event));
   if (result.changed && crash_after_commit()) std::_Exit(137);
   if (result.changed) {
     sender_->poke();

@@ -25,7 +25,8 @@ struct slack_settings {
 
 class slack_app {
 public:
-  using dispatch_function = std::function<bot::dispatch_result(const bot::inbound&)>;
+  // Applies one event durably (e.g. bot::group_commit::submit) before its envelope is acked.
+  using dispatch_function = std::function<boost::asio::awaitable<bot::dispatch_result>(bot::inbound)>;
 
   // `after_change` runs after every event that committed a change (the scheduler may need to look).
   slack_app(boost::asio::any_io_executor executor, storage::database& db, dispatch_function dispatch,

@@ -11,6 +11,8 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <spdlog/spdlog.h>
 
+#include <deque>
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
@@ -26,12 +28,14 @@ enum class connection_state { open, refresh_requested, closed };
 
 }  // namespace
 
-// One WebSocket to Slack, TLS or (for local fakes) plain; one reader, writes never overlap.
-class socket_mode_client::connection {
+// One WebSocket to Slack, TLS or (for local fakes) plain; one reader, and one writer that sends
+// queued frames in order so that writes never overlap.
+class socket_mode_client::connection : public std::enable_shared_from_this<connection> {
 public:
   virtual ~connection() = default;
   virtual asio::awaitable<std::pair<boost::system::error_code, std::string>> read() = 0;
-  virtual asio::awaitable<boost::system::error_code> write(std::string text) = 0;
+  // Queues a frame; a failed write aborts the connection (the reader then sees it end).
+  virtual void send(std::string text) = 0;
   virtual asio::awaitable<void> close() = 0;
   virtual void abort() = 0;
 
@@ -59,14 +63,12 @@ public:
     co_return std::pair{error, beast::buffers_to_string(buffer_.data())};
   }
 
-  asio::awaitable<boost::system::error_code> write(std::string text) override {
+  void send(std::string text) override {
+    outgoing_.push_back(std::move(text));
+    if (writing) return;
     writing = true;
-    ws_.text(true);
-    auto [error, bytes] = co_await ws_.async_write(asio::buffer(text), asio::as_tuple(asio::use_awaitable));
-    (void)bytes;
-    writing = false;
-    if (close_after_write) co_await close();
-    co_return error;
+    asio::co_spawn(ws_.get_executor(), write_queued(std::static_pointer_cast<stream_connection>(shared_from_this())),
+                   asio::detached);
   }
 
   asio::awaitable<void> close() override {
@@ -86,8 +88,27 @@ public:
   }
 
 private:
+  static asio::awaitable<void> write_queued(std::shared_ptr<stream_connection> self) {
+    while (!self->outgoing_.empty() && !self->closing_) {
+      const std::string text = std::move(self->outgoing_.front());
+      self->outgoing_.pop_front();
+      self->ws_.text(true);
+      auto [error, bytes] = co_await self->ws_.async_write(asio::buffer(text), asio::as_tuple(asio::use_awaitable));
+      (void)bytes;
+      if (error) {
+        spdlog::warn("slack: writing on connection {} failed: {}", self->id, error.message());
+        self->outgoing_.clear();
+        self->abort();
+        break;
+      }
+    }
+    self->writing = false;
+    if (self->close_after_write) co_await self->close();
+  }
+
   websocket::stream<Stream> ws_;
   beast::flat_buffer buffer_;
+  std::deque<std::string> outgoing_;
   bool closing_ = false;
 };
 
@@ -230,12 +251,12 @@ asio::awaitable<void> socket_mode_client::serve(std::shared_ptr<connection> conn
       break;
     }
     conn->last_frame = std::chrono::steady_clock::now();
-    const auto decoded = decode_envelope(frame, bot_user_id_);
+    auto decoded = decode_envelope(frame, bot_user_id_);
     if (const auto* problem = std::get_if<decode_error>(&decoded)) {
       spdlog::warn("slack: skipped a malformed frame on connection {}: {}", conn->id, problem->problem);
       continue;
     }
-    const auto& env = std::get<envelope>(decoded);
+    auto& env = std::get<envelope>(decoded);
     if (env.type == envelope_type::hello) continue;
     if (env.type == envelope_type::disconnect) {
       if (env.disconnect_reason == "link_disabled") {
@@ -251,23 +272,28 @@ asio::awaitable<void> socket_mode_client::serve(std::shared_ptr<connection> conn
       spdlog::warn("slack: skipped a {} frame without envelope_id", env.type_name);
       continue;
     }
-    nlohmann::json payload;
-    try {
-      payload = co_await handler_(env);
-    } catch (const std::exception& failure) {
-      // Not acked: Slack delivers it again, and the stored reply answers if it was applied.
-      spdlog::error("slack: envelope {} failed: {}", env.envelope_id, failure.what());
-      continue;
-    }
-    nlohmann::json ack{{"envelope_id", env.envelope_id}};
-    if (!payload.is_null()) ack["payload"] = payload;
-    if (const auto write_error = co_await conn->write(ack.dump())) {
-      spdlog::warn("slack: ack of {} on connection {} failed: {}", env.envelope_id, conn->id, write_error.message());
-      break;
-    }
+    asio::co_spawn(executor_, acknowledge(conn, std::move(env)), asio::detached);
   }
   conn->state = connection_state::closed;
   wake();
+}
+
+asio::awaitable<void> socket_mode_client::acknowledge(std::shared_ptr<connection> conn, envelope env) {
+  nlohmann::json payload;
+  try {
+    payload = co_await handler_(env);
+  } catch (const std::exception& failure) {
+    // Not acked: Slack delivers it again, and the stored reply answers if it was applied.
+    spdlog::error("slack: envelope {} failed: {}", env.envelope_id, failure.what());
+    co_return;
+  }
+  if (conn->state == connection_state::closed) {
+    spdlog::info("slack: connection {} ended before the ack of {}; Slack will deliver it again", conn->id, env.envelope_id);
+    co_return;
+  }
+  nlohmann::json ack{{"envelope_id", env.envelope_id}};
+  if (!payload.is_null()) ack["payload"] = std::move(payload);
+  conn->send(ack.dump());
 }
 
 // Slack may still deliver on the old connection for a moment after the new one said hello; it is

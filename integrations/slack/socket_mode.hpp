@@ -27,7 +27,8 @@ struct socket_mode_settings {
 class socket_mode_client {
 public:
   // Applies one envelope and returns the ack payload (null for a bare ack). Called once per
-  // delivery; the ack goes out after it returns, on the connection the envelope came on.
+  // delivery, in arrival order, without waiting for earlier envelopes to finish (so that a burst
+  // can share one commit); the ack goes out after it returns, on the connection it came on.
   using envelope_handler = std::function<boost::asio::awaitable<nlohmann::json>(const envelope&)>;
 
   socket_mode_client(boost::asio::any_io_executor executor, boost::asio::ssl::context& tls, web_api& app_api,
@@ -47,6 +48,7 @@ private:
   boost::asio::awaitable<std::shared_ptr<connection>> connect_once(std::string& fatal_error);
   boost::asio::awaitable<std::shared_ptr<connection>> connect_with_retries(std::string& fatal_error);
   boost::asio::awaitable<void> serve(std::shared_ptr<connection> conn);
+  boost::asio::awaitable<void> acknowledge(std::shared_ptr<connection> conn, envelope env);
   boost::asio::awaitable<void> retire(std::shared_ptr<connection> old);
   void wake();
 
