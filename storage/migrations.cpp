@@ -256,6 +256,9 @@ CREATE TABLE platform_users (
   PRIMARY KEY (platform, user_id)
 );
 )sql"},
+    migration{5, "outbox posts whose outcome is unknown (the bot stopped during the call)", R"sql(
+ALTER TABLE outbox ADD COLUMN posting_since TEXT;
+)sql"},
 };
 
 int current_version(database& db) {

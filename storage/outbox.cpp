@@ -15,7 +15,7 @@ row_id outbox::enqueue(const outbox_message& message) {
 std::vector<outbox_message> outbox::pending(std::string_view platform, int limit) {
   auto query = db_.prepare(
       "SELECT id, platform, destination, channel, release_id, recipient, broadcast, starts_thread, payload, "
-      "created_at, attempts, updates FROM outbox WHERE platform = ? AND sent_at IS NULL AND failed_reason IS NULL "
+      "created_at, attempts, updates, posting_since FROM outbox WHERE platform = ? AND sent_at IS NULL AND failed_reason IS NULL "
       "ORDER BY id LIMIT ?");
   query.bind_all(platform, limit);
   std::vector<outbox_message> messages;
@@ -33,6 +33,7 @@ std::vector<outbox_message> outbox::pending(std::string_view platform, int limit
     message.created_at = from_iso(query.column_text(9));
     message.attempts = static_cast<int>(query.column_int(10));
     message.updates = query.column_optional_int(11);
+    if (const auto since = query.column_optional_text(12)) message.posting_since = from_iso(*since);
     messages.push_back(std::move(message));
   }
   return messages;
@@ -48,8 +49,16 @@ void outbox::mark_failed(row_id id, std::string_view reason) {
   db_.prepare("UPDATE outbox SET failed_reason = ?, attempts = attempts + 1 WHERE id = ?").bind_all(reason, id).execute();
 }
 
-void outbox::count_attempt(row_id id) {
-  db_.prepare("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?").bind(1, id).execute();
+void outbox::mark_posting(row_id id, instant at) {
+  db_.prepare("UPDATE outbox SET posting_since = ? WHERE id = ?").bind_all(to_iso(at), id).execute();
+}
+
+void outbox::count_attempt(row_id id, bool outcome_known) {
+  if (outcome_known) {
+    db_.prepare("UPDATE outbox SET attempts = attempts + 1, posting_since = NULL WHERE id = ?").bind(1, id).execute();
+  } else {
+    db_.prepare("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?").bind(1, id).execute();
+  }
 }
 
 std::int64_t outbox::pending_count(std::string_view platform) {

@@ -23,6 +23,9 @@ struct outbox_message {
   std::optional<instant> sent_at;
   std::optional<std::string> platform_ref;
   std::optional<row_id> updates;  // edit that earlier message instead of posting a new one
+  // Set (and committed) before a post is sent, cleared when its outcome is known: a message that
+  // still has it was maybe posted by a run that died, and must be looked for before posting again.
+  std::optional<instant> posting_since;
 };
 
 class outbox {
@@ -33,7 +36,11 @@ public:
   // Oldest first; only messages neither sent nor refused for good.
   std::vector<outbox_message> pending(std::string_view platform, int limit = 100);
   void mark_sent(row_id id, instant at, std::string_view platform_ref);
-  void count_attempt(row_id id);
+  // Durable before the platform call: from now on the outcome of this post is unknown.
+  void mark_posting(row_id id, instant at);
+  // Not delivered this time; retried later. `outcome_known`: the platform answered that it did not
+  // take the message (e.g. 429), so the next attempt need not look for it first.
+  void count_attempt(row_id id, bool outcome_known = true);
   // The platform refused it for good (unknown channel, bad blocks): kept for the record, not retried.
   void mark_failed(row_id id, std::string_view reason);
   std::int64_t pending_count(std::string_view platform);

@@ -67,6 +67,54 @@ asio::awaitable<std::string> outbox_sender::direct_channel(const std::string& us
   co_return channel;
 }
 
+// A post that an earlier run started and never recorded may be in Slack already: look for our
+// outbox id in the metadata of the messages posted since (a minute of margin for clock skew).
+asio::awaitable<outbox_sender::lookup> outbox_sender::find_posted(std::string channel, std::string thread_ts,
+                                                                  storage::row_id id, storage::instant since) {
+  constexpr int most_pages = 10;
+  const auto oldest = (since - std::chrono::minutes{1}).time_since_epoch().count();
+  nlohmann::json arguments{{"channel", channel},
+                           {"oldest", std::to_string(oldest) + ".000000"},
+                           {"inclusive", true},
+                           {"include_all_metadata", true},
+                           {"limit", 200}};
+  std::string method = "conversations.history";
+  if (!thread_ts.empty()) {
+    method = "conversations.replies";
+    arguments["ts"] = thread_ts;
+  }
+  for (int page = 0; page < most_pages; ++page) {
+    const auto result = co_await api_.call(method, arguments);
+    if (!result.ok) {
+      if (result.retryable) co_return lookup{};
+      // Cannot read the channel (e.g. a missing *:history scope): posting again is all we can do.
+      spdlog::warn("slack: cannot check whether outbox message {} was posted before ({}); posting it", id, result.error);
+      co_return lookup{true, std::nullopt};
+    }
+    const auto& messages = result.body["messages"];
+    if (messages.is_array()) {
+      for (const auto& posted : messages) {
+        const auto metadata = posted.find("metadata");
+        if (metadata == posted.end() || !metadata->is_object()) continue;
+        if (metadata->value("event_type", std::string{}) != "releasebot_outbox") continue;
+        const auto payload = metadata->find("event_payload");
+        if (payload == metadata->end() || !payload->is_object()) continue;
+        const auto outbox_id = payload->find("outbox_id");
+        if (outbox_id != payload->end() && outbox_id->is_number_integer() && outbox_id->get<storage::row_id>() == id) {
+          co_return lookup{true, posted.value("ts", std::string{})};
+        }
+      }
+    }
+    std::string cursor;
+    if (const auto meta = result.body.find("response_metadata"); meta != result.body.end() && meta->is_object()) {
+      cursor = meta->value("next_cursor", std::string{});
+    }
+    if (cursor.empty()) break;
+    arguments["cursor"] = cursor;
+  }
+  co_return lookup{true, std::nullopt};
+}
+
 asio::awaitable<bool> outbox_sender::deliver(const storage::outbox_message& message) {
   commands::message body;
   try {
@@ -114,13 +162,34 @@ asio::awaitable<bool> outbox_sender::deliver(const storage::outbox_message& mess
   }
   arguments["channel"] = channel;
 
+  const bool posting = method == "chat.postMessage";  // chat.update is safe to repeat
+  if (posting && message.posting_since) {
+    const auto thread_ts = arguments.contains("thread_ts") ? arguments["thread_ts"].get<std::string>() : std::string{};
+    const auto earlier = co_await find_posted(channel, thread_ts, message.id, *message.posting_since);
+    if (!earlier.looked) co_return false;
+    if (earlier.ts) {
+      spdlog::info("slack: outbox message {} had been posted before the bot stopped ({}); not posting it again",
+                   message.id, *earlier.ts);
+      storage::transaction tx{db_};
+      storage::outbox{db_}.mark_sent(message.id, now_seconds(), channel + "/" + *earlier.ts);
+      if (message.starts_thread && release) storage::release_repository{db_}.set_thread_ref(release->id, *earlier.ts);
+      tx.commit();
+      co_return true;
+    }
+  }
+
   co_await pace(channel);
-  const auto result = co_await api_.call(method, arguments);
+  if (posting) {
+    storage::transaction tx{db_};
+    storage::outbox{db_}.mark_posting(message.id, now_seconds());
+    tx.commit();
+  }
+  const auto result = co_await api_.call(method, arguments, false, 4, !posting);
   if (!result.ok) {
     if (result.retryable) {
       spdlog::warn("slack: outbox message {} not delivered yet: {}", message.id, result.error);
       storage::transaction tx{db_};
-      storage::outbox{db_}.count_attempt(message.id);
+      storage::outbox{db_}.count_attempt(message.id, result.error_code == "ratelimited");
       tx.commit();
       co_return false;
     }

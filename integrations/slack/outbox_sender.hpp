@@ -37,6 +37,12 @@ private:
   // false: stop this round and try again later (order is kept).
   boost::asio::awaitable<bool> deliver(const storage::outbox_message& message);
   boost::asio::awaitable<std::string> direct_channel(const std::string& user);
+  struct lookup {
+    bool looked = false;  // false: Slack could not be asked now (retry later)
+    std::optional<std::string> ts;  // the message's ts when it is there
+  };
+  boost::asio::awaitable<lookup> find_posted(std::string channel, std::string thread_ts, storage::row_id id,
+                                             storage::instant since);
   boost::asio::awaitable<void> pace(const std::string& channel);
 
   boost::asio::any_io_executor executor_;

@@ -88,12 +88,14 @@ asio::awaitable<api_result> web_api::call_once(std::string method, const nlohman
   co_return result;
 }
 
-asio::awaitable<api_result> web_api::call(std::string method, nlohmann::json arguments, bool form, int attempts) {
+asio::awaitable<api_result> web_api::call(std::string method, nlohmann::json arguments, bool form, int attempts,
+                                          bool retry_unknown_outcome) {
   api_result result;
   for (int attempt = 0; attempt < attempts; ++attempt) {
     std::chrono::seconds retry_after{0};
     result = co_await call_once(method, arguments, form, retry_after);
     if (result.ok || !result.retryable || attempt + 1 == attempts) break;
+    if (!retry_unknown_outcome && result.error_code != "ratelimited") break;
     const auto wait = retry_after.count() > 0 ? std::chrono::duration_cast<std::chrono::milliseconds>(retry_after)
                                               : backoff(attempt);
     spdlog::warn("slack {} — retrying in {} ms", result.error, wait.count());

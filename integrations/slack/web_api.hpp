@@ -32,8 +32,10 @@ public:
 
   // POSTs `arguments` as JSON (charset=utf-8) to <base>/<method>, or form-encoded when `form`.
   // Retries HTTP 429 after Retry-After and 5xx/network failures with backoff, up to `attempts`.
+  // Without `retry_unknown_outcome` only 429s are retried: a call that is not safe to repeat
+  // (chat.postMessage) may have been carried out when the network failed or Slack answered 5xx.
   boost::asio::awaitable<api_result> call(std::string method, nlohmann::json arguments, bool form = false,
-                                          int attempts = 4);
+                                          int attempts = 4, bool retry_unknown_outcome = true);
 
   const std::string& base_url() const { return base_url_; }
   // Calls made and retries slept, for logs and benchmarks.

@@ -205,6 +205,7 @@ struct fake_slack::impl {
   std::map<std::string, int> server_errors_;
   std::string auth_error_;
   std::map<std::string, std::string> time_zones_;
+  std::map<std::string, std::vector<json>> posted_;  // channel → messages posted in it, oldest first
   std::int64_t last_ts_micros_ = 0;
   std::mt19937_64 random_{std::random_device{}()};
   bool run_done_ = false;
@@ -746,6 +747,13 @@ json fake_slack::impl::dispatch_locked(const api_call& call) {
     json message = {
         {"type", "message"}, {"user", "UBOT"}, {"bot_id", "BBOT"}, {"text", field(body, "text")}, {"ts", ts}};
     if (body.is_object() && body.contains("blocks")) message["blocks"] = body["blocks"];
+    if (const auto thread = field(body, "thread_ts"); !thread.empty()) {
+      message["thread_ts"] = thread;
+      if (field(body, "reply_broadcast") == "true") message["subtype"] = "thread_broadcast";
+    }
+    json stored = message;
+    if (body.is_object() && body.contains("metadata")) stored["metadata"] = body["metadata"];
+    posted_[channel].push_back(std::move(stored));
     return {{"ok", true}, {"channel", channel}, {"ts", ts}, {"message", std::move(message)}};
   }
   if (method == "chat.postEphemeral") {
@@ -758,6 +766,36 @@ json fake_slack::impl::dispatch_locked(const api_call& call) {
     const std::string ts = field(body, "ts");
     if (ts.empty()) return error_answer("message_not_found");
     return {{"ok", true}, {"channel", channel}, {"ts", ts}, {"text", field(body, "text")}};
+  }
+  if (method == "conversations.history" || method == "conversations.replies") {
+    // Newest first, after `oldest`; history shows top-level messages (and broadcast replies),
+    // replies the thread of `ts`. Metadata only with include_all_metadata, as in Slack.
+    const std::string channel = field(body, "channel");
+    if (channel.empty()) return error_answer("channel_not_found");
+    const bool replies = method == "conversations.replies";
+    const std::string thread = field(body, "ts");
+    if (replies && thread.empty()) return error_answer("thread_not_found");
+    const std::string oldest = field(body, "oldest");
+    const double oldest_seconds = oldest.empty() ? 0.0 : std::stod(oldest);
+    const bool with_metadata = field(body, "include_all_metadata") == "true";
+    json messages = json::array();
+    const auto found = posted_.find(channel);
+    if (found != posted_.end()) {
+      for (auto it = found->second.rbegin(); it != found->second.rend(); ++it) {
+        const json& posted = *it;
+        const std::string ts = posted.value("ts", std::string{});
+        if (std::stod(ts) < oldest_seconds) continue;
+        const std::string in_thread = posted.value("thread_ts", std::string{});
+        if (replies ? (ts != thread && in_thread != thread)
+                    : (!in_thread.empty() && posted.value("subtype", std::string{}) != "thread_broadcast")) {
+          continue;
+        }
+        json shown = posted;
+        if (!with_metadata) shown.erase("metadata");
+        messages.push_back(std::move(shown));
+      }
+    }
+    return {{"ok", true}, {"messages", std::move(messages)}, {"has_more", false}, {"response_metadata", {{"next_cursor", ""}}}};
   }
   if (method == "conversations.open") {
     const std::string users = field(body, "users");
