@@ -201,7 +201,15 @@ std::optional<std::int64_t> statement::column_optional_int(int index) const {
 
 bool statement::column_is_null(int index) const { return sqlite3_column_type(handle_, index) == SQLITE_NULL; }
 
-transaction::transaction(database& db) : db_{db} { db_.prepare("BEGIN IMMEDIATE").execute(); }
+transaction::transaction(database& db, durability level) : db_{db}, level_{level} {
+  if (level_ == durability::process_crash) db_.prepare("PRAGMA synchronous = NORMAL").execute();
+  try {
+    db_.prepare("BEGIN IMMEDIATE").execute();
+  } catch (...) {
+    restore_durability();
+    throw;
+  }
+}
 
 transaction::~transaction() {
   if (!done_) {
@@ -210,12 +218,23 @@ transaction::~transaction() {
     } catch (...) {
       // A failed rollback leaves SQLite itself rolling back on close; nothing more to do here.
     }
+    restore_durability();
   }
 }
 
 void transaction::commit() {
   db_.prepare("COMMIT").execute();
   done_ = true;
+  restore_durability();
+}
+
+void transaction::restore_durability() {
+  if (level_ != durability::process_crash) return;
+  try {
+    db_.prepare("PRAGMA synchronous = FULL").execute();
+  } catch (...) {
+    // Cannot fail outside a transaction; if it ever did, the next open sets FULL again.
+  }
 }
 
 savepoint::savepoint(database& db) : db_{db} { db_.prepare("SAVEPOINT command").execute(); }

@@ -107,17 +107,25 @@ private:
   std::unordered_map<std::string, std::vector<sqlite3_stmt*>, text_hash, std::equal_to<>> prepared_;
 };
 
+// How much a commit survives. Commands are always `power_loss` (the WAL is synced before the
+// commit returns: an acknowledged sign-off survives a power cut). Bookkeeping that can be redone
+// (e.g. "this outbox row was delivered") may be `process_crash`: it survives the bot being killed,
+// costs no sync, and is synced with the next `power_loss` commit.
+enum class durability { power_loss, process_crash };
+
 // BEGIN IMMEDIATE on construction; rolls back in the destructor unless committed.
 class transaction {
 public:
-  explicit transaction(database& db);
+  explicit transaction(database& db, durability level = durability::power_loss);
   transaction(const transaction&) = delete;
   transaction& operator=(const transaction&) = delete;
   ~transaction();
   void commit();
 
 private:
+  void restore_durability();
   database& db_;
+  durability level_;
   bool done_ = false;
 };
 

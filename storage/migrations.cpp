@@ -275,7 +275,9 @@ int current_version(database& db) {
 int latest_schema_version() { return migrations.back().version; }
 
 void migrate(database& db) {
-  transaction tx{db};
+  // No sync of its own: a power cut right after loses at most the migration, applied again at the
+  // next start; the first command's commit syncs it with the command.
+  transaction tx{db, durability::process_crash};
   const int have = current_version(db);
   if (have > latest_schema_version()) {
     throw database_error{"the database " + db.name() + " has schema version " + std::to_string(have) +

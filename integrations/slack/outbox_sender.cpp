@@ -170,7 +170,7 @@ asio::awaitable<bool> outbox_sender::deliver(const storage::outbox_message& mess
     if (earlier.ts) {
       spdlog::info("slack: outbox message {} had been posted before the bot stopped ({}); not posting it again",
                    message.id, *earlier.ts);
-      storage::transaction tx{db_};
+      storage::transaction tx{db_, storage::durability::process_crash};
       storage::outbox{db_}.mark_sent(message.id, now_seconds(), channel + "/" + *earlier.ts);
       if (message.starts_thread && release) storage::release_repository{db_}.set_thread_ref(release->id, *earlier.ts);
       tx.commit();
@@ -180,7 +180,7 @@ asio::awaitable<bool> outbox_sender::deliver(const storage::outbox_message& mess
 
   co_await pace(channel);
   if (posting) {
-    storage::transaction tx{db_};
+    storage::transaction tx{db_, storage::durability::process_crash};
     storage::outbox{db_}.mark_posting(message.id, now_seconds());
     tx.commit();
   }
@@ -188,7 +188,7 @@ asio::awaitable<bool> outbox_sender::deliver(const storage::outbox_message& mess
   if (!result.ok) {
     if (result.retryable) {
       spdlog::warn("slack: outbox message {} not delivered yet: {}", message.id, result.error);
-      storage::transaction tx{db_};
+      storage::transaction tx{db_, storage::durability::process_crash};
       storage::outbox{db_}.count_attempt(message.id, result.error_code == "ratelimited");
       tx.commit();
       co_return false;
@@ -201,7 +201,9 @@ asio::awaitable<bool> outbox_sender::deliver(const storage::outbox_message& mess
   }
   const auto ts = result.body.value("ts", std::string{});
   const auto posted_channel = result.body.value("channel", channel);
-  storage::transaction tx{db_};
+  // Delivery bookkeeping costs no sync of its own (it rides on the next command's): it survives
+  // the bot being killed; after a power cut the worst case is one message posted again.
+  storage::transaction tx{db_, storage::durability::process_crash};
   storage::outbox{db_}.mark_sent(message.id, now_seconds(), posted_channel + "/" + ts);
   if (message.starts_thread && release) storage::release_repository{db_}.set_thread_ref(release->id, ts);
   tx.commit();
