@@ -8,6 +8,7 @@
 #include "integrations/teams/teams_app.hpp"
 #include "commands/policy.hpp"
 #include "commands/time_text.hpp"
+#include "storage/checkpointer.hpp"
 #include "storage/migrations.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -48,6 +49,7 @@ int run_application(const application_options& options) {
 
     auto db = storage::database::open(config.database);
     storage::migrate(db);
+    storage::checkpointer checkpoints{db, config.database};
 
     commands::engine engine{db, rules, {config.admins, config.default_time_zone, config.release_channels}};
     dispatcher dispatch{db, engine, [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }};

@@ -1,3 +1,4 @@
+#include "storage/checkpointer.hpp"
 #include "storage/database.hpp"
 #include "storage/migrations.hpp"
 #include "storage/outbox.hpp"
@@ -15,6 +16,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -186,6 +188,31 @@ TEST_CASE("a real file database is created, migrated and reopened", "[storage]")
   auto mode = db.prepare("PRAGMA journal_mode");
   REQUIRE(mode.step());
   CHECK(mode.column_text(0) == "wal");
+}
+
+TEST_CASE("the checkpointer copies committed pages into the database file from its own thread", "[storage]") {
+  temp_dir dir;
+  const auto file = dir.path / "bot.db";
+  auto db = database::open(file);
+  migrate(db);
+  checkpointer checkpoints{db, file, std::chrono::milliseconds{20}};
+  auto automatic = db.prepare("PRAGMA wal_autocheckpoint");
+  REQUIRE(automatic.step());
+  CHECK(automatic.column_int(0) == 0);  // the bot's own commits never checkpoint
+  {
+    transaction tx{db};
+    release_repository{db}.insert(sample_release());
+    tx.commit();
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+  while (checkpoints.checkpoints_done() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  CHECK(checkpoints.checkpoints_done() > 0);
+  // What a reader of the file alone sees (the WAL set aside): the release is in the database file.
+  fs::copy_file(file, dir.path / "copy.db");
+  auto copy = database::open(dir.path / "copy.db");
+  CHECK(release_repository{copy}.find_by_version("4.2.0").has_value());
 }
 
 TEST_CASE("a transaction rolls back in its destructor unless committed", "[storage]") {
