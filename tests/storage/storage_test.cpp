@@ -311,6 +311,17 @@ TEST_CASE("timestamps are ISO-8601 UTC to the second", "[storage]") {
   CHECK_THROWS_AS(from_iso("yesterday"), database_error);
   CHECK(from_optional_iso(std::nullopt) == std::nullopt);
   CHECK(from_optional_iso(std::string{"2026-03-01T09:00:05Z"}) == t0 + 5s);
+  for (const char* bad : {"2026-02-30T09:00:00Z", "2026-03-01T24:00:00Z", "2026-03-01 09:00:00Z", "2026-03-01T09:00:00",
+                          "2026-3-01T09:00:00Z", "2026-03-01T09:00:6.Z", ""}) {
+    INFO(bad);
+    CHECK_THROWS_AS(from_iso(bad), database_error);
+  }
+  // Every second of a leap day and the turn of a year round-trips (hand-written formatting).
+  for (const auto start : {instant{std::chrono::sys_days{std::chrono::year{2028} / 2 / 29}},
+                           instant{std::chrono::sys_days{std::chrono::year{1999} / 12 / 31}} + 23h}) {
+    for (auto at = start; at < start + 3h; at += 7s) REQUIRE(from_iso(to_iso(at)) == at);
+  }
+  CHECK(to_iso(instant{std::chrono::sys_days{std::chrono::year{2000} / 1 / 1}}) == "2000-01-01T00:00:00Z");
 }
 
 TEST_CASE("release_repository round trips", "[storage]") {
