@@ -12,12 +12,13 @@ row_id outbox::enqueue(const outbox_message& message) {
   return db_.last_insert_id();
 }
 
-std::vector<outbox_message> outbox::pending(std::string_view platform, int limit) {
-  auto query = db_.prepare(
-      "SELECT id, platform, destination, channel, release_id, recipient, broadcast, starts_thread, payload, "
-      "created_at, attempts, updates, posting_since FROM outbox WHERE platform = ? AND sent_at IS NULL AND failed_reason IS NULL "
-      "ORDER BY id LIMIT ?");
-  query.bind_all(platform, limit);
+namespace {
+
+constexpr std::string_view message_columns =
+    "id, platform, destination, channel, release_id, recipient, broadcast, starts_thread, payload, created_at, "
+    "attempts, updates, posting_since";
+
+std::vector<outbox_message> read_messages(statement& query) {
   std::vector<outbox_message> messages;
   while (query.step()) {
     outbox_message message;
@@ -37,6 +38,26 @@ std::vector<outbox_message> outbox::pending(std::string_view platform, int limit
     messages.push_back(std::move(message));
   }
   return messages;
+}
+
+}  // namespace
+
+std::vector<outbox_message> outbox::pending(std::string_view platform, int limit) {
+  auto query = db_.prepare(std::string{"SELECT "} + std::string{message_columns} +
+                           " FROM outbox WHERE platform = ? AND sent_at IS NULL AND failed_reason IS NULL "
+                           "ORDER BY id LIMIT ?");
+  query.bind_all(platform, limit);
+  return read_messages(query);
+}
+
+std::vector<outbox_message> outbox::pending_heads(std::string_view platform, int limit) {
+  auto query = db_.prepare(
+      std::string{"SELECT "} + std::string{message_columns} +
+      " FROM outbox WHERE id IN (SELECT min(id) FROM outbox WHERE platform = ? AND sent_at IS NULL AND "
+      "failed_reason IS NULL GROUP BY CASE destination WHEN 'direct' THEN 'direct:' || recipient "
+      "ELSE 'channel:' || channel END) ORDER BY id LIMIT ?");
+  query.bind_all(platform, limit);
+  return read_messages(query);
 }
 
 void outbox::mark_sent(row_id id, instant at, std::string_view platform_ref) {

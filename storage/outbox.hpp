@@ -35,6 +35,9 @@ public:
   row_id enqueue(const outbox_message& message);
   // Oldest first; only messages neither sent nor refused for good.
   std::vector<outbox_message> pending(std::string_view platform, int limit = 100);
+  // The oldest pending message of each conversation (a person's direct messages, or a channel with
+  // its threads), oldest first: what may go out next without overtaking anything in its conversation.
+  std::vector<outbox_message> pending_heads(std::string_view platform, int limit = 100);
   void mark_sent(row_id id, instant at, std::string_view platform_ref);
   // Durable before the platform call: from now on the outcome of this post is unknown.
   void mark_posting(row_id id, instant at);

@@ -4,6 +4,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <optional>
+
 namespace asio = boost::asio;
 
 namespace releasebot::integrations::net {
@@ -15,8 +18,12 @@ constexpr int batch = 100;
 }  // namespace
 
 outbox_pump::outbox_pump(asio::any_io_executor executor, storage::database& db, std::string platform,
-                         deliver_function deliver)
-    : db_{db}, platform_{std::move(platform)}, deliver_{std::move(deliver)}, wake_{executor} {}
+                         deliver_function deliver, wait_function wait_for_turn)
+    : db_{db},
+      platform_{std::move(platform)},
+      deliver_{std::move(deliver)},
+      wait_for_turn_{std::move(wait_for_turn)},
+      wake_{executor} {}
 
 void outbox_pump::poke() {
   poked_ = true;
@@ -33,14 +40,21 @@ asio::awaitable<void> outbox_pump::run() {
     poked_ = false;
     bool failed = false;
     bool worked = false;
+    std::optional<std::chrono::steady_clock::duration> next_turn;
     try {
-      std::vector<storage::outbox_message> pending;
+      std::vector<storage::outbox_message> heads;
       {
         storage::transaction tx{db_};
-        pending = storage::outbox{db_}.pending(platform_, batch);
+        heads = storage::outbox{db_}.pending_heads(platform_, batch);
       }
-      for (const auto& message : pending) {
+      for (const auto& message : heads) {
         if (stopping_) break;
+        if (wait_for_turn_) {
+          if (const auto wait = wait_for_turn_(message); wait > std::chrono::steady_clock::duration::zero()) {
+            next_turn = std::min(next_turn.value_or(wait), wait);
+            continue;
+          }
+        }
         if (!co_await deliver_(message)) {
           failed = true;
           break;
@@ -53,7 +67,13 @@ asio::awaitable<void> outbox_pump::run() {
     }
     // Delivering can queue more (a report of an undeliverable message): look again at once.
     if ((poked_ || worked) && !failed) continue;
-    wake_.expires_after(failed ? std::chrono::seconds{retry_after_failure} : std::chrono::seconds{idle_wait});
+    if (failed) {
+      wake_.expires_after(retry_after_failure);
+    } else if (next_turn) {
+      wake_.expires_after(*next_turn);
+    } else {
+      wake_.expires_after(idle_wait);
+    }
     co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }

@@ -34,7 +34,24 @@ outbox_sender::outbox_sender(asio::any_io_executor executor, storage::database& 
     : executor_{executor},
       db_{db},
       api_{api},
-      pump_{executor, db, "slack", [this](const storage::outbox_message& message) { return deliver(message); }} {}
+      pump_{executor, db, "slack", [this](const storage::outbox_message& message) { return deliver(message); },
+            [this](const storage::outbox_message& message) { return wait_for_turn(message); }} {}
+
+std::chrono::steady_clock::duration outbox_sender::wait_for_turn(const storage::outbox_message& message) {
+  std::string channel = message.channel;
+  if (message.destination == "direct") {
+    const auto known = direct_channels_.find(message.recipient);
+    if (known == direct_channels_.end()) return std::chrono::steady_clock::duration::zero();
+    channel = known->second;
+  }
+  const auto bucket = buckets_.find(channel);
+  if (bucket == buckets_.end()) return std::chrono::steady_clock::duration::zero();
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - bucket->second.refreshed;
+  const double tokens = std::min(burst, bucket->second.tokens + elapsed.count() * refill_per_second);
+  if (tokens >= 1.0) return std::chrono::steady_clock::duration::zero();
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>((1.0 - tokens) / refill_per_second));
+}
 
 asio::awaitable<void> outbox_sender::pace(const std::string& channel) {
   auto& bucket = buckets_[channel];

@@ -44,6 +44,7 @@ private:
   boost::asio::awaitable<lookup> find_posted(std::string channel, std::string thread_ts, storage::row_id id,
                                              storage::instant since);
   boost::asio::awaitable<void> pace(const std::string& channel);
+  std::chrono::steady_clock::duration wait_for_turn(const storage::outbox_message& message);
 
   boost::asio::any_io_executor executor_;
   storage::database& db_;

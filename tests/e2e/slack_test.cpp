@@ -230,6 +230,36 @@ TEST_CASE("429 with Retry-After on chat.postMessage: every announcement still po
   CHECK(bot->wait() == 0);
 }
 
+TEST_CASE("a busy release channel does not hold up a sign-off request's DM", "[e2e][slack]") {
+  slack_setup s;
+  auto bot = s.start_bot();
+  REQUIRE(s.slack.wait_for_connections(1, 10s));
+  s.slash("UALICE", "role <@UQA> add qa");
+  s.slash("UALICE", "open 4.2.0 minor");
+  for (int ticket = 1; ticket <= 10; ++ticket) s.slash("UALICE", "scope 4.2.0 add PAY-" + std::to_string(ticket));
+  // The channel takes four messages at once and then about one a second: its eleven announcements
+  // need about seven seconds. The person asked to sign off must not wait for them.
+  const auto asked = std::chrono::steady_clock::now();
+  CHECK(s.slash("UALICE", "signoff 4.2.0 qa <@UQA>").find("Asked 1 person") != std::string::npos);
+  const auto card = s.require_call("chat.postMessage", [](const api_call& c) {
+    return c.body.value("channel", "") == "DUQA" && text_has(c, "asks you to sign off");
+  });
+  CHECK(card.at - asked < 1500ms);
+  const auto last = s.require_call("chat.postMessage", [](const api_call& c) { return text_has(c, "PAY-10"); }, 20s);
+  CHECK(last.at > card.at);
+  // Within the channel nothing overtook anything: the tickets went out in the order they were added.
+  std::vector<int> order;
+  for (const auto& call : s.slack.calls("chat.postMessage")) {
+    const auto text = call.body.value("text", std::string{});
+    if (const auto at = text.find("PAY-"); at != std::string::npos && text_has(call, "added to scope")) {
+      order.push_back(std::stoi(text.substr(at + 4)));
+    }
+  }
+  CHECK(order == std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  bot->signal(SIGTERM);
+  CHECK(bot->wait() == 0);
+}
+
 TEST_CASE("a refused app token stops the bot with a clear message", "[e2e][slack]") {
   slack_setup s;
   auto bot = s.start_bot("xapp-wrong");

@@ -675,6 +675,37 @@ TEST_CASE("outbox enqueue, pending, mark_sent", "[storage]") {
   CHECK_THROWS_AS(box.enqueue(bad), database_error);
 }
 
+TEST_CASE("outbox pending_heads: the oldest pending message of each conversation", "[storage]") {
+  auto db = migrated();
+  outbox box{db};
+  const auto enqueue = [&](const std::string& destination, const std::string& channel, const std::string& recipient) {
+    outbox_message message;
+    message.platform = "slack";
+    message.destination = destination;
+    message.channel = channel;
+    message.recipient = recipient;
+    message.payload = "{}";
+    message.created_at = t0;
+    return box.enqueue(message);
+  };
+  const auto channel_first = enqueue("channel", "C1", "");
+  enqueue("thread", "C1", "");  // the same channel: waits behind the first
+  const auto dm_first = enqueue("direct", "", "U8");
+  enqueue("direct", "", "U8");
+  const auto other_channel = enqueue("thread", "C2", "");
+  const auto other_person = enqueue("direct", "", "U9");
+  auto heads = box.pending_heads("slack");
+  std::vector<row_id> ids;
+  for (const auto& head : heads) ids.push_back(head.id);
+  CHECK(ids == std::vector<row_id>{channel_first, dm_first, other_channel, other_person});
+  box.mark_sent(channel_first, t0, "C1/1.0");
+  heads = box.pending_heads("slack");
+  REQUIRE_FALSE(heads.empty());
+  CHECK(heads.front().channel == "C1");  // the next of C1 is now its head (the oldest of all)
+  CHECK(box.pending_heads("slack", 2).size() == 2);
+  CHECK(box.pending_heads("teams").empty());
+}
+
 TEST_CASE("processed_events stores the reply per platform and event", "[storage]") {
   auto db = migrated();
   processed_events seen{db};
