@@ -259,6 +259,12 @@ CREATE TABLE platform_users (
     migration{5, "outbox posts whose outcome is unknown (the bot stopped during the call)", R"sql(
 ALTER TABLE outbox ADD COLUMN posting_since TEXT;
 )sql"},
+    migration{6, "the conversation of each outbox message, to find the next of each cheaply", R"sql(
+ALTER TABLE outbox ADD COLUMN conversation TEXT NOT NULL DEFAULT '';
+UPDATE outbox SET conversation = CASE destination WHEN 'direct' THEN 'direct:' || recipient ELSE 'channel:' || channel END;
+CREATE INDEX outbox_unsent_by_conversation ON outbox(platform, conversation, id)
+  WHERE sent_at IS NULL AND failed_reason IS NULL;
+)sql"},
 };
 
 int current_version(database& db) {

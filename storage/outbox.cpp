@@ -3,11 +3,14 @@
 namespace releasebot::storage {
 
 row_id outbox::enqueue(const outbox_message& message) {
+  // Order is kept within a conversation: a person's direct messages, or a channel with its threads.
+  const std::string conversation =
+      message.destination == "direct" ? "direct:" + message.recipient : "channel:" + message.channel;
   db_.prepare("INSERT INTO outbox (platform, destination, channel, release_id, recipient, broadcast, starts_thread, "
-              "payload, created_at, updates) VALUES (?,?,?,?,?,?,?,?,?,?)")
+              "payload, created_at, updates, conversation) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
       .bind_all(message.platform, message.destination, message.channel, message.release_id, message.recipient,
                 message.broadcast ? 1 : 0, message.starts_thread ? 1 : 0, message.payload,
-                to_iso(message.created_at), message.updates)
+                to_iso(message.created_at), message.updates, conversation)
       .execute();
   return db_.last_insert_id();
 }
@@ -51,11 +54,20 @@ std::vector<outbox_message> outbox::pending(std::string_view platform, int limit
 }
 
 std::vector<outbox_message> outbox::pending_heads(std::string_view platform, int limit) {
+  // Walks the conversations with something pending by index seeks (one per conversation), so
+  // that a long backlog in one channel costs nothing here.
   auto query = db_.prepare(
-      std::string{"SELECT "} + std::string{message_columns} +
-      " FROM outbox WHERE id IN (SELECT min(id) FROM outbox WHERE platform = ? AND sent_at IS NULL AND "
-      "failed_reason IS NULL GROUP BY CASE destination WHEN 'direct' THEN 'direct:' || recipient "
-      "ELSE 'channel:' || channel END) ORDER BY id LIMIT ?");
+      "WITH RECURSIVE conversations(name) AS ("
+      " SELECT min(conversation) FROM outbox WHERE platform = ?1 AND sent_at IS NULL AND failed_reason IS NULL"
+      " UNION ALL"
+      " SELECT (SELECT min(conversation) FROM outbox WHERE platform = ?1 AND sent_at IS NULL AND"
+      "         failed_reason IS NULL AND conversation > name)"
+      " FROM conversations WHERE name IS NOT NULL) "
+      "SELECT " + std::string{message_columns} + " FROM outbox WHERE id IN ("
+      " SELECT (SELECT min(id) FROM outbox WHERE platform = ?1 AND sent_at IS NULL AND failed_reason IS NULL AND"
+      "         conversation = name)"
+      " FROM conversations WHERE name IS NOT NULL) "
+      "ORDER BY id LIMIT ?2");
   query.bind_all(platform, limit);
   return read_messages(query);
 }
