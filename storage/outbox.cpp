@@ -37,7 +37,7 @@ std::vector<outbox_message> read_messages(statement& query) {
     message.created_at = from_iso(query.column_text(9));
     message.attempts = static_cast<int>(query.column_int(10));
     message.updates = query.column_optional_int(11);
-    if (const auto since = query.column_optional_text(12)) message.posting_since = from_iso(*since);
+    message.posting_since = from_optional_iso(query.column_optional_text(12));
     messages.push_back(std::move(message));
   }
   return messages;

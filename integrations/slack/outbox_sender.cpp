@@ -37,6 +37,15 @@ outbox_sender::outbox_sender(asio::any_io_executor executor, storage::database& 
       pump_{executor, db, "slack", [this](const storage::outbox_message& message) { return deliver(message); },
             [this](const storage::outbox_message& message) { return wait_for_turn(message); }} {}
 
+std::chrono::steady_clock::duration outbox_sender::pacing_bucket::refill(std::chrono::steady_clock::time_point now) {
+  const std::chrono::duration<double> elapsed = now - refreshed;
+  tokens = std::min(burst, tokens + elapsed.count() * refill_per_second);
+  refreshed = now;
+  if (tokens >= 1.0) return std::chrono::steady_clock::duration::zero();
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>((1.0 - tokens) / refill_per_second));
+}
+
 std::chrono::steady_clock::duration outbox_sender::wait_for_turn(const storage::outbox_message& message) {
   std::string channel = message.channel;
   if (message.destination == "direct") {
@@ -46,28 +55,31 @@ std::chrono::steady_clock::duration outbox_sender::wait_for_turn(const storage::
   }
   const auto bucket = buckets_.find(channel);
   if (bucket == buckets_.end()) return std::chrono::steady_clock::duration::zero();
-  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - bucket->second.refreshed;
-  const double tokens = std::min(burst, bucket->second.tokens + elapsed.count() * refill_per_second);
-  if (tokens >= 1.0) return std::chrono::steady_clock::duration::zero();
-  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>((1.0 - tokens) / refill_per_second));
+  return bucket->second.refill(std::chrono::steady_clock::now());
 }
 
 asio::awaitable<void> outbox_sender::pace(const std::string& channel) {
   auto& bucket = buckets_[channel];
   while (true) {
-    const auto now = std::chrono::steady_clock::now();
-    const std::chrono::duration<double> elapsed = now - bucket.refreshed;
-    bucket.tokens = std::min(burst, bucket.tokens + elapsed.count() * refill_per_second);
-    bucket.refreshed = now;
-    if (bucket.tokens >= 1.0) {
+    const auto wait = bucket.refill(std::chrono::steady_clock::now());
+    if (wait == std::chrono::steady_clock::duration::zero()) {
       bucket.tokens -= 1.0;
       co_return;
     }
-    const auto wait = std::chrono::duration<double>((1.0 - bucket.tokens) / refill_per_second);
-    asio::steady_timer timer{executor_, std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait)};
+    asio::steady_timer timer{executor_, wait};
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
+}
+
+// Delivery bookkeeping costs no sync of its own (it rides on the next command's): it survives the
+// bot being killed; after a power cut the worst case is one message posted again.
+void outbox_sender::record_sent(const storage::outbox_message& message,
+                                const std::optional<storage::release_record>& release, const std::string& channel,
+                                const std::string& ts) {
+  storage::transaction tx{db_, storage::durability::process_crash};
+  storage::outbox{db_}.mark_sent(message.id, now_seconds(), channel + "/" + ts);
+  if (message.starts_thread && release) storage::release_repository{db_}.set_thread_ref(release->id, ts);
+  tx.commit();
 }
 
 asio::awaitable<std::string> outbox_sender::direct_channel(const std::string& user) {
@@ -187,10 +199,7 @@ asio::awaitable<bool> outbox_sender::deliver(const storage::outbox_message& mess
     if (earlier.ts) {
       spdlog::info("slack: outbox message {} had been posted before the bot stopped ({}); not posting it again",
                    message.id, *earlier.ts);
-      storage::transaction tx{db_, storage::durability::process_crash};
-      storage::outbox{db_}.mark_sent(message.id, now_seconds(), channel + "/" + *earlier.ts);
-      if (message.starts_thread && release) storage::release_repository{db_}.set_thread_ref(release->id, *earlier.ts);
-      tx.commit();
+      record_sent(message, release, channel, *earlier.ts);
       co_return true;
     }
   }
@@ -218,12 +227,7 @@ asio::awaitable<bool> outbox_sender::deliver(const storage::outbox_message& mess
   }
   const auto ts = result.body.value("ts", std::string{});
   const auto posted_channel = result.body.value("channel", channel);
-  // Delivery bookkeeping costs no sync of its own (it rides on the next command's): it survives
-  // the bot being killed; after a power cut the worst case is one message posted again.
-  storage::transaction tx{db_, storage::durability::process_crash};
-  storage::outbox{db_}.mark_sent(message.id, now_seconds(), posted_channel + "/" + ts);
-  if (message.starts_thread && release) storage::release_repository{db_}.set_thread_ref(release->id, ts);
-  tx.commit();
+  record_sent(message, release, posted_channel, ts);
   ++delivered_;
   co_return true;
 }

@@ -32,6 +32,8 @@ private:
   struct pacing_bucket {
     double tokens = 4.0;
     std::chrono::steady_clock::time_point refreshed = std::chrono::steady_clock::now();
+    // Refills for the time passed; how long until a whole token is there (zero: now).
+    std::chrono::steady_clock::duration refill(std::chrono::steady_clock::time_point now);
   };
 
   // false: stop this round and try again later (order is kept).
@@ -44,6 +46,8 @@ private:
   boost::asio::awaitable<lookup> find_posted(std::string channel, std::string thread_ts, storage::row_id id,
                                              storage::instant since);
   boost::asio::awaitable<void> pace(const std::string& channel);
+  void record_sent(const storage::outbox_message& message, const std::optional<storage::release_record>& release,
+                   const std::string& channel, const std::string& ts);
   std::chrono::steady_clock::duration wait_for_turn(const storage::outbox_message& message);
 
   boost::asio::any_io_executor executor_;
