@@ -347,6 +347,33 @@ json latency_json(const ack_outcome& acks) {
   return j;
 }
 
+// One measured phase of commands: their ack latencies under ack_latency.<name> (returned for the
+// scenario's own fields) and the bot's CPU per 1,000 of them under cpu_seconds_per_1000.<kind>.
+json& record_phase(results& r, session& s, const std::string& name, const std::string& kind,
+                   const std::vector<std::string>& ids, double bot_cpu_before, steady::duration patience) {
+  const auto acks = collect_acks(s.slack, ids, patience);
+  const double cpu = s.bot().cpu_seconds() - bot_cpu_before;
+  auto& j = r.out["ack_latency"][name];
+  j = latency_json(acks);
+  j["sent"] = ids.size();
+  r.out["cpu_seconds_per_1000"][kind] = round3(cpu * 1000.0 / static_cast<double>(ids.size()));
+  return j;
+}
+
+// A sustained run with a window of outstanding envelopes: acks per second, the bot's share of a
+// core, and the latency of every ack.
+json sustained_json(session& s, const window_outcome& run, double bot_cpu_before) {
+  const double cpu = s.bot().cpu_seconds() - bot_cpu_before;
+  const auto acks = collect_acks(s.slack, run.ids, 10s);
+  json j;
+  j["acks_per_s"] = round3(run.acked / run.seconds);
+  j["acked"] = run.acked;
+  j["seconds"] = round3(run.seconds);
+  j["bot_cpu_share"] = round3(cpu / run.seconds);  // 1.0 = one core busy all along
+  j["latency"] = latency_json(acks);
+  return j;
+}
+
 // Start-up on a fresh database (every session measures that) and restarts on an existing one.
 void scenario_startup(const options& opts, results& r) {
   progress("start-up: restarts on an existing database");
@@ -377,13 +404,8 @@ void scenario_status(const options& opts, results& r) {
   const double cpu0 = s.bot().cpu_seconds();
   double rate = 0;
   const auto ids = paced(count, 200, 60s, rate, [&](int) { return s.slack.send_slash_command("UALICE", "CREL", "status 1.0.0"); });
-  const auto acks = collect_acks(s.slack, ids, 30s);
-  const double cpu = s.bot().cpu_seconds() - cpu0;
-  auto& j = r.out["ack_latency"]["status_paced"];
-  j = latency_json(acks);
-  j["sent"] = ids.size();
+  auto& j = record_phase(r, s, "status_paced", "status", ids, cpu0, 30s);
   j["rate_per_s"] = round3(rate);
-  r.out["cpu_seconds_per_1000"]["status"] = round3(cpu * 1000.0 / static_cast<double>(ids.size()));
   r.note_session("status_paced", s);
 }
 
@@ -398,14 +420,9 @@ void scenario_burst(const options& opts, results& r) {
     ids.push_back(s.slack.send_slash_command("UALICE", "CREL", "open 2." + std::to_string(i) + ".0 minor Burst"));
   }
   const double send_ms = ms(steady::now() - start);
-  const auto acks = collect_acks(s.slack, ids, 120s);
-  const double cpu = s.bot().cpu_seconds() - cpu0;
-  auto& j = r.out["ack_latency"]["open_burst"];
-  j = latency_json(acks);
-  j["sent"] = ids.size();
+  auto& j = record_phase(r, s, "open_burst", "open", ids, cpu0, 120s);
   j["sending_took_ms"] = round3(send_ms);
   j["releases_in_db"] = releasebot::testing::count(s.db(), "SELECT count(*) FROM releases");
-  r.out["cpu_seconds_per_1000"]["open"] = round3(cpu * 1000.0 / static_cast<double>(ids.size()));
   r.note_session("open_burst", s);
 }
 
@@ -445,15 +462,10 @@ void scenario_clicks(const options& opts, results& r) {
     const auto& [id, assignee] = requests[static_cast<std::size_t>(i)];
     return s.slack.send_button_click(assignee, "signoff_approve", id, "D" + assignee, "1700000000.000100");
   });
-  const auto acks = collect_acks(s.slack, ids, 30s);
-  const double cpu = s.bot().cpu_seconds() - cpu0;
-  auto& j = r.out["ack_latency"]["clicks_paced"];
-  j = latency_json(acks);
-  j["sent"] = ids.size();
+  auto& j = record_phase(r, s, "clicks_paced", "click", ids, cpu0, 30s);
   j["rate_per_s"] = round3(rate);
   j["set_up_commands"] = setup.size() + people.size();
   j["decisions_in_db"] = releasebot::testing::count(s.db(), "SELECT count(*) FROM signoff_decisions");
-  r.out["cpu_seconds_per_1000"]["click"] = round3(cpu * 1000.0 / static_cast<double>(ids.size()));
   r.note_session("clicks_paced", s);
 }
 
@@ -498,30 +510,17 @@ void scenario_sustained(const options& opts, results& r) {
     const double own0 = releasebot::bench::cpu_seconds_of("self");
     const auto run = windowed(s.slack, 64, 2'000'000, opts.scale < 1 ? 1s : 5s,
                               [&](int) { return s.slack.send_slash_command("UALICE", "CREL", "status 1.0.0"); });
-    const double cpu = s.bot().cpu_seconds() - cpu0;
     const double own = releasebot::bench::cpu_seconds_of("self") - own0;
-    const auto acks = collect_acks(s.slack, run.ids, 10s);
     auto& j = r.out["sustained"]["status"];
-    j["acks_per_s"] = round3(run.acked / run.seconds);
-    j["acked"] = run.acked;
-    j["seconds"] = round3(run.seconds);
-    j["bot_cpu_share"] = round3(cpu / run.seconds);  // 1.0 = one core busy all along
+    j = sustained_json(s, run, cpu0);
     j["load_generator_cpu_share"] = round3(own / run.seconds);  // this process: fake Slack + sender
-    j["latency"] = latency_json(acks);
   }
   {
     const double cpu0 = s.bot().cpu_seconds();
     const auto run = windowed(s.slack, 64, 200'000, opts.scale < 1 ? 1s : 3s, [&](int i) {
       return s.slack.send_slash_command("UALICE", "CREL", "open 4." + std::to_string(i) + ".0 minor Sustained");
     });
-    const double cpu = s.bot().cpu_seconds() - cpu0;
-    const auto acks = collect_acks(s.slack, run.ids, 10s);
-    auto& j = r.out["sustained"]["open"];
-    j["acks_per_s"] = round3(run.acked / run.seconds);
-    j["acked"] = run.acked;
-    j["seconds"] = round3(run.seconds);
-    j["bot_cpu_share"] = round3(cpu / run.seconds);
-    j["latency"] = latency_json(acks);
+    r.out["sustained"]["open"] = sustained_json(s, run, cpu0);
   }
   r.note_session("sustained", s);
 }
