@@ -55,7 +55,8 @@ database database::open_in_memory() {
 }
 
 database::database(database&& other) noexcept
-    : handle_{std::exchange(other.handle_, nullptr)}, name_{std::move(other.name_)}, prepared_{std::move(other.prepared_)} {
+    : handle_{std::exchange(other.handle_, nullptr)}, name_{std::move(other.name_)}, prepared_{std::move(other.prepared_)},
+      commit_observer_{std::move(other.commit_observer_)} {
   other.prepared_.clear();
 }
 
@@ -67,6 +68,7 @@ database& database::operator=(database&& other) noexcept {
     name_ = std::move(other.name_);
     prepared_ = std::move(other.prepared_);
     other.prepared_.clear();
+    commit_observer_ = std::move(other.commit_observer_);
   }
   return *this;
 }
@@ -125,6 +127,15 @@ void database::execute_script(std::string_view sql) {
 
 std::int64_t database::last_insert_id() const { return sqlite3_last_insert_rowid(handle_); }
 int database::changes() const { return sqlite3_changes(handle_); }
+bool database::reachable() {
+  try {
+    auto probe = prepare("SELECT 1");
+    return probe.step() && probe.column_int(0) == 1;
+  } catch (const database_error&) {
+    return false;
+  }
+}
+
 bool database::in_transaction() const { return sqlite3_get_autocommit(handle_) == 0; }
 
 statement::statement(database& db, std::string_view sql) : db_{&db}, handle_{db.take_prepared(sql)} {}
@@ -223,8 +234,10 @@ transaction::~transaction() {
 }
 
 void transaction::commit() {
+  const auto started = std::chrono::steady_clock::now();
   db_.prepare("COMMIT").execute();
   done_ = true;
+  if (db_.commit_observer_) db_.commit_observer_(std::chrono::steady_clock::now() - started);
   restore_durability();
 }
 

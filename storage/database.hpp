@@ -1,7 +1,9 @@
 // A SQLite connection with prepared statements and RAII transactions; no sqlite3.h leaks out.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -85,12 +87,17 @@ public:
   int changes() const;
   bool in_transaction() const;
   const std::string& name() const { return name_; }
+  // true when a trivial query answers (for readiness checks).
+  bool reachable();
+  // Told how long each COMMIT took (for the operations metrics); one observer.
+  void on_commit(std::function<void(std::chrono::steady_clock::duration)> observer) { commit_observer_ = std::move(observer); }
 
   sqlite3* handle() const { return handle_; }
   [[noreturn]] void raise(std::string_view what) const;
 
 private:
   friend class statement;
+  friend class transaction;
   database(sqlite3* handle, std::string name) : handle_{handle}, name_{std::move(name)} {}
   // Compiling SQL costs more than running most of our statements, so a statement's compiled form
   // is kept after use and handed out again for the same text (several copies when in use at once).
@@ -105,6 +112,7 @@ private:
   sqlite3* handle_ = nullptr;
   std::string name_;
   std::unordered_map<std::string, std::vector<sqlite3_stmt*>, text_hash, std::equal_to<>> prepared_;
+  std::function<void(std::chrono::steady_clock::duration)> commit_observer_;
 };
 
 // How much a commit survives. Commands are always `power_loss` (the WAL is synced before the

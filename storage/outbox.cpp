@@ -2,10 +2,12 @@
 
 namespace releasebot::storage {
 
+std::string conversation_of(const outbox_message& message) {
+  return message.destination == "direct" ? "direct:" + message.recipient : "channel:" + message.channel;
+}
+
 row_id outbox::enqueue(const outbox_message& message) {
-  // Order is kept within a conversation: a person's direct messages, or a channel with its threads.
-  const std::string conversation =
-      message.destination == "direct" ? "direct:" + message.recipient : "channel:" + message.channel;
+  const std::string conversation = conversation_of(message);
   db_.prepare("INSERT INTO outbox (platform, destination, channel, release_id, recipient, broadcast, starts_thread, "
               "payload, created_at, updates, conversation) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
       .bind_all(message.platform, message.destination, message.channel, message.release_id, message.recipient,
@@ -105,6 +107,17 @@ std::int64_t outbox::pending_count(std::string_view platform) {
 }  // namespace releasebot::storage
 
 namespace releasebot::storage {
+
+std::vector<outbox_backlog> outbox::backlog() {
+  auto query = db_.prepare(
+      "SELECT platform, count(*), min(created_at) FROM outbox WHERE sent_at IS NULL AND failed_reason IS NULL "
+      "GROUP BY platform ORDER BY platform");
+  std::vector<outbox_backlog> out;
+  while (query.step()) {
+    out.push_back({query.column_text(0), query.column_int(1), from_optional_iso(query.column_optional_text(2))});
+  }
+  return out;
+}
 
 std::optional<std::string> outbox::platform_ref_of(row_id id) {
   auto query = db_.prepare("SELECT platform_ref FROM outbox WHERE id = ?");

@@ -28,6 +28,17 @@ struct outbox_message {
   std::optional<instant> posting_since;
 };
 
+// How much one platform has waiting, for the operations metrics.
+struct outbox_backlog {
+  std::string platform;
+  std::int64_t pending = 0;
+  std::optional<instant> oldest;  // created_at of the oldest pending message
+};
+
+// The conversation a message belongs to: order is kept within it (a person's direct messages,
+// or a channel with its threads).
+std::string conversation_of(const outbox_message& message);
+
 class outbox {
 public:
   explicit outbox(database& db) : db_{db} {}
@@ -47,6 +58,7 @@ public:
   // The platform refused it for good (unknown channel, bad blocks): kept for the record, not retried.
   void mark_failed(row_id id, std::string_view reason);
   std::int64_t pending_count(std::string_view platform);
+  std::vector<outbox_backlog> backlog();
   std::optional<std::string> platform_ref_of(row_id id);
 
 private:
