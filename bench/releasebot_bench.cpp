@@ -74,7 +74,8 @@ public:
   session(const options& opts, const std::string& name) : name_{name} {
     std::ofstream{config()} << "[bot]\npolicy = \"" << RELEASEBOT_SOURCE_DIR << "/deploy/policy.toml\"\n"
                             << "[access]\nadmins = [\"UALICE\"]\n"
-                            << "[slack]\nrelease_channel = \"CREL\"\n";
+                            << "[slack]\nrelease_channel = \"CREL\"\n"
+                            << "[http]\nlisten = \"127.0.0.1:0\"\n";
     ::setenv("SLACK_APP_TOKEN", slack.app_token().c_str(), 1);
     ::setenv("SLACK_BOT_TOKEN", slack.bot_token().c_str(), 1);
     ::setenv("SLACK_API_URL", slack.api_url().c_str(), 1);

@@ -2,12 +2,16 @@
 
 #include "bot/config.hpp"
 #include "bot/console.hpp"
+#include "bot/console_renderer.hpp"
 #include "bot/group_commit.hpp"
+#include "bot/metrics.hpp"
+#include "bot/modules.hpp"
+#include "bot/operations.hpp"
+#include "bot/outbox_pump.hpp"
 #include "bot/scheduler.hpp"
-#include "integrations/slack/slack_app.hpp"
-#include "integrations/teams/teams_app.hpp"
 #include "commands/policy.hpp"
 #include "commands/time_text.hpp"
+#include "integrations/net/http_server.hpp"
 #include "storage/checkpointer.hpp"
 #include "storage/migrations.hpp"
 
@@ -20,7 +24,6 @@
 
 #include <unistd.h>
 
-#include <cstdlib>
 #include <iostream>
 
 namespace asio = boost::asio;
@@ -29,9 +32,8 @@ namespace releasebot::bot {
 
 namespace {
 
-bool has_env(const char* name) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0';
+std::chrono::sys_seconds system_now() {
+  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
 }
 
 }  // namespace
@@ -46,47 +48,45 @@ int run_application(const application_options& options) {
       std::cerr << "releasebot: unknown time zone '" << options.time_zone << "' — use an IANA name like Australia/Adelaide\n";
       return 2;
     }
+    const bool daemon = options.mode == "run";
 
     auto db = storage::database::open(config.database);
     storage::migrate(db);
     storage::checkpointer checkpoints{db, config.database};
+    metrics stats;
+    describe_metrics(stats, db);
 
     commands::engine engine{db, rules, {config.admins, config.default_time_zone, config.release_channels}};
-    dispatcher dispatch{db, engine, [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }};
+    dispatcher dispatch{db, engine, system_now};
+    dispatch.count_in(stats);
 
-    std::optional<integrations::slack::slack_settings> slack;
-    std::optional<integrations::teams::teams_settings> teams_settings;
-    if (options.mode == "run") {
-      const bool teams = has_env("MICROSOFT_APP_ID") && has_env("MICROSOFT_APP_PASSWORD");
-      if (teams) {
-        if (!has_env("MICROSOFT_APP_TENANT_ID")) {
-          std::cerr << "releasebot: Teams needs MICROSOFT_APP_TENANT_ID too (a single-tenant app)\n";
-          return 2;
-        }
-        teams_settings.emplace();
-        teams_settings->app_id = std::getenv("MICROSOFT_APP_ID");
-        teams_settings->app_password = std::getenv("MICROSOFT_APP_PASSWORD");
-        teams_settings->tenant_id = std::getenv("MICROSOFT_APP_TENANT_ID");
-        teams_settings->openid_metadata_url = config.teams_openid_metadata_url;
-        teams_settings->token_url = config.teams_token_url;
-        teams_settings->allowed_tenants = config.teams_allowed_tenants;
-        teams_settings->allowed_service_hosts = config.teams_allowed_service_hosts;
-        teams_settings->listen = config.http_listen;
-      }
-      if (has_env("SLACK_APP_TOKEN") && has_env("SLACK_BOT_TOKEN")) {
-        slack.emplace();
-        slack->app_token = std::getenv("SLACK_APP_TOKEN");
-        slack->bot_token = std::getenv("SLACK_BOT_TOKEN");
-        if (has_env("SLACK_API_URL")) slack->api_url = std::getenv("SLACK_API_URL");
-        slack->socket.idle_timeout = config.slack_idle_timeout;
-      } else if (has_env("SLACK_APP_TOKEN") || has_env("SLACK_BOT_TOKEN")) {
-        std::cerr << "releasebot: Slack needs both SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN (xoxb-…)\n";
+    // Declared before everything that owns timers or sockets, which must go while it exists.
+    asio::io_context loop{1};
+    scheduler timers{db, engine, system_now};
+    timers.count_firings_in(stats);
+    group_commit commits{loop.get_executor(), dispatch};
+    integrations::net::http_router routes;
+    std::vector<std::unique_ptr<outbox_pump>> pumps;
+    const auto deliver_soon = [&pumps] {
+      for (auto& pump : pumps) pump->poke();
+    };
+    module_context context{loop.get_executor(), db, routes, stats,
+                           [&commits](inbound event) { return commits.submit(std::move(event)); },
+                           [&timers, &deliver_soon] {
+                             timers.poke();
+                             deliver_soon();
+                           }};
+
+    // Platforms are `run`'s: the console is a conversation on the terminal only.
+    std::vector<std::unique_ptr<platform_module>> modules;
+    if (daemon) {
+      try {
+        modules = configured_modules(config, context);
+      } catch (const config_error& error) {
+        std::cerr << "releasebot: " << error.what() << '\n';
         return 2;
       }
-      if (!slack && !teams) {
-        std::cerr << "releasebot: no Slack (SLACK_APP_TOKEN, SLACK_BOT_TOKEN) or Teams (MICROSOFT_APP_ID, "
-                     "MICROSOFT_APP_PASSWORD) credentials — serving the console only\n";
-      }
+      if (modules.empty()) std::cerr << "releasebot: " << no_modules_hint() << '\n';
     }
 
     std::string user = options.as_user;
@@ -94,53 +94,51 @@ int run_application(const application_options& options) {
     if (!user.empty() && user.front() == '@') user.erase(0, 1);
     const bool interactive = ::isatty(STDIN_FILENO) != 0;
 
-    console_outbox_printer printer{db, std::cout};
-    console_session session{dispatch, printer, {user, options.time_zone, interactive}, std::cout};
+    console_channel console_out{std::cout};
+    pumps.push_back(std::make_unique<outbox_pump>(loop.get_executor(), db, console_out, &stats));
+    auto& console_pump = *pumps.back();
+    for (auto& module : modules) {
+      if (auto* channel = module->delivery()) {
+        pumps.push_back(std::make_unique<outbox_pump>(loop.get_executor(), db, *channel, &stats));
+      }
+    }
+    console_session session{dispatch, console_pump, {user, options.time_zone, interactive}, std::cout};
+    session.on_command([&timers] { timers.poke(); });
+
+    std::unique_ptr<integrations::net::http_server> server;
+    if (daemon && !config.http_listen.empty()) {
+      add_operations_routes(routes, db, stats, modules);
+      integrations::net::server_settings http;
+      http.listen = config.http_listen;
+      http.tls_certificate = config.http_tls_certificate;
+      http.tls_private_key = config.http_tls_private_key;
+      server = std::make_unique<integrations::net::http_server>(loop.get_executor(), http, routes);
+      spdlog::info("http: listening on {}://{}:{}", server->tls() ? "https" : "http",
+                   config.http_listen.substr(0, config.http_listen.rfind(':')), server->port());
+    }
     if (interactive) {
       const bool admin = std::find(config.admins.begin(), config.admins.end(), user) != config.admins.end();
       std::cout << "releasebot " << RELEASEBOT_VERSION << " — console on " << config.database.string()
                 << " (policy " << config.policy_file.string() << ")\n"
                 << "You are " << user << (admin ? " (admin)" : "") << ". /as NAME switches, /quit leaves, help lists commands.\n";
     }
-    // Anything left undelivered by an earlier run goes out first.
-    printer.deliver_pending(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
-
-    const auto system_now = [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); };
-    // Declared before the scheduler, whose timer must be destroyed while the loop still exists.
-    asio::io_context loop{1};
-    scheduler timers{db, engine, system_now};
-    session.on_command([&timers] { timers.poke(); });
-    // `run` is the daemon: it keeps its timers going when standard input ends (under systemd it
-    // is /dev/null). `console` is a conversation: it ends with its input.
-    const bool serve_after_input = options.mode == "run";
-
-    group_commit commits{loop.get_executor(), dispatch};
-    std::unique_ptr<integrations::slack::slack_app> slack_app;
-    std::unique_ptr<integrations::teams::teams_app> teams_app;
-    int exit_code = 0;
-    if (teams_settings) {
-      teams_app = std::make_unique<integrations::teams::teams_app>(
-          loop.get_executor(), db, [&dispatch](const inbound& event) { return dispatch.dispatch(event); },
-          [&timers] { timers.poke(); }, *teams_settings);
-    }
-    if (slack) {
-      slack_app = std::make_unique<integrations::slack::slack_app>(
-          loop.get_executor(), db, [&commits](inbound event) { return commits.submit(std::move(event)); },
-          [&timers] { timers.poke(); }, *slack);
-    }
 
     asio::signal_set signals{loop, SIGINT, SIGTERM};
+    asio::signal_set reload{loop, SIGHUP};
     asio::steady_timer shutdown_deadline{loop};
     bool shutting_down = false;
+    int exit_code = 0;
     // Two phases: ask everything to finish (in-flight envelopes are acked, sockets closed
     // politely), then stop the loop if that has not happened within a bound.
     const auto shut_down = [&] {
       if (shutting_down) return;
       shutting_down = true;
       timers.stop();
-      if (slack_app) slack_app->stop();
-      if (teams_app) teams_app->stop();
+      for (auto& module : modules) module->stop();
+      for (auto& pump : pumps) pump->stop();
+      if (server) server->stop();
       signals.cancel();
+      reload.cancel();
       shutdown_deadline.expires_after(std::chrono::seconds{3});
       shutdown_deadline.async_wait([&loop](const boost::system::error_code& error) {
         if (!error) loop.stop();
@@ -151,6 +149,19 @@ int run_application(const application_options& options) {
       spdlog::info("signal {} — finishing", signal);
       shut_down();
     });
+    std::function<void(const boost::system::error_code&, int)> on_reload = [&](const boost::system::error_code& error, int) {
+      if (error) return;
+      if (server && server->tls()) {
+        if (const auto problem = server->reload_tls(); problem.empty()) {
+          spdlog::info("http: TLS certificate reloaded");
+        } else {
+          spdlog::error("http: TLS certificate not reloaded, keeping the old one: {}", problem);
+        }
+      }
+      reload.async_wait(on_reload);
+    };
+    reload.async_wait(on_reload);
+
     const auto log_failure = [](std::string_view what, std::exception_ptr failure) {
       if (!failure) return;
       try {
@@ -164,33 +175,22 @@ int run_application(const application_options& options) {
     const auto finished = [&] {
       if (--running == 0) shutdown_deadline.cancel();
     };
-    const auto after_firing = [&] {
-      printer.deliver_pending(system_now());
-      if (slack_app) slack_app->deliver_soon();
-      if (teams_app) teams_app->deliver_soon();
-    };
-    ++running;
-    asio::co_spawn(loop, timers.run(after_firing), [&](std::exception_ptr failure) {
-      log_failure("scheduler", failure);
-      finished();
-    });
-    if (slack_app) {
+    for (auto& pump : pumps) {
       ++running;
-      asio::co_spawn(loop, slack_app->run(), [&](std::exception_ptr failure, std::string problem) {
-        log_failure("slack", failure);
-        if (!problem.empty()) {
-          std::cerr << "releasebot: " << problem << '\n';
-          exit_code = 1;
-        }
-        if (failure) exit_code = 1;
-        shut_down();
+      asio::co_spawn(loop, pump->run(), [&, name = pump->platform()](std::exception_ptr failure) {
+        log_failure(name + " outbox", failure);
         finished();
       });
     }
-    if (teams_app) {
+    ++running;
+    asio::co_spawn(loop, timers.run(deliver_soon), [&](std::exception_ptr failure) {
+      log_failure("scheduler", failure);
+      finished();
+    });
+    if (server) {
       ++running;
-      asio::co_spawn(loop, teams_app->run(), [&](std::exception_ptr failure) {
-        log_failure("teams", failure);
+      asio::co_spawn(loop, server->run(), [&](std::exception_ptr failure) {
+        log_failure("http", failure);
         if (failure) {
           exit_code = 1;
           shut_down();
@@ -198,10 +198,24 @@ int run_application(const application_options& options) {
         finished();
       });
     }
+    for (auto& module : modules) {
+      ++running;
+      asio::co_spawn(loop, module->run(), [&, name = std::string{module->name()}](std::exception_ptr failure,
+                                                                                 std::string problem) {
+        log_failure(name, failure);
+        if (!problem.empty()) std::cerr << "releasebot: " << problem << '\n';
+        // A platform that stops by itself (a refused token) stops the bot: run under a supervisor.
+        if (failure || !problem.empty()) exit_code = 1;
+        shut_down();
+        finished();
+      });
+    }
     ++running;
     asio::co_spawn(loop, session.run(), [&](std::exception_ptr failure) {
       log_failure("console", failure);
-      if (!serve_after_input || interactive || failure) shut_down();
+      // `run` is the daemon: it keeps serving when standard input ends (under systemd it is
+      // /dev/null). `console` is a conversation: it ends with its input.
+      if (!daemon || interactive || failure) shut_down();
       finished();
     });
     loop.run();

@@ -115,8 +115,19 @@ configuration load_configuration(const std::filesystem::path& file) {
     }
   }
   if (const auto* http = table_of("http")) {
-    reject_unknown_keys(file, *http, "http", {"listen"});
+    reject_unknown_keys(file, *http, "http", {"listen", "tls_certificate", "tls_private_key"});
     config.http_listen = read_string(file, *http, "http", "listen", config.http_listen);
+    const auto folder = std::filesystem::absolute(file).parent_path();
+    const auto certificate = read_string(file, *http, "http", "tls_certificate", "");
+    const auto key = read_string(file, *http, "http", "tls_private_key", "");
+    if (certificate.empty() != key.empty()) {
+      fail(file, http->source(), certificate.empty() ? "http.tls_certificate" : "http.tls_private_key",
+           "HTTPS needs both tls_certificate and tls_private_key (PEM files) — set both, or neither for plain HTTP");
+    }
+    if (!certificate.empty()) {
+      config.http_tls_certificate = folder / certificate;
+      config.http_tls_private_key = folder / key;
+    }
   }
   return config;
 }

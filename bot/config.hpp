@@ -22,7 +22,9 @@ struct configuration {
   std::string default_time_zone = "UTC";
   std::vector<std::string> admins;
   std::map<std::string, std::string> release_channels;  // platform → channel
-  std::string http_listen = "127.0.0.1:3978";
+  std::string http_listen = "127.0.0.1:3978";  // empty: no HTTP server
+  std::filesystem::path http_tls_certificate;  // both set: HTTPS, resolved against the config file's folder
+  std::filesystem::path http_tls_private_key;
   std::chrono::milliseconds slack_idle_timeout{30'000};  // [slack] idle_timeout_ms
   // [teams]: Microsoft's endpoints (overridable for tests) and the allow-lists.
   std::string teams_openid_metadata_url = "https://login.botframework.com/v1/.well-known/openidconfiguration";

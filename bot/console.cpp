@@ -1,4 +1,5 @@
 #include "bot/console.hpp"
+#include "bot/console_renderer.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read_until.hpp>
@@ -26,9 +27,9 @@ std::string console_mentions_to_neutral(std::string_view text) {
   return std::regex_replace(std::string{text}, console_mention, "$1<@$2>");
 }
 
-console_session::console_session(dispatcher& dispatch, console_outbox_printer& printer, console_options options,
+console_session::console_session(dispatcher& dispatch, outbox_pump& console_outbox, console_options options,
                                  std::ostream& out)
-    : dispatch_{dispatch}, printer_{printer}, options_{std::move(options)}, out_{out} {
+    : dispatch_{dispatch}, console_outbox_{console_outbox}, options_{std::move(options)}, out_{out} {
   session_id_ = std::to_string(::getpid()) + "-" +
                 std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
 }
@@ -40,12 +41,12 @@ void console_session::prompt() {
   }
 }
 
-bool console_session::handle_line(std::string line) {
+asio::awaitable<bool> console_session::handle_line(std::string line) {
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
   const auto first = line.find_first_not_of(" \t");
-  if (first == std::string::npos || line[first] == '#') return true;
+  if (first == std::string::npos || line[first] == '#') co_return true;
   line.erase(0, first);
-  if (line == "/quit" || line == "/exit") return false;
+  if (line == "/quit" || line == "/exit") co_return false;
   if (line.rfind("/as", 0) == 0) {
     auto name = line.substr(3);
     name.erase(0, name.find_first_not_of(' '));
@@ -56,11 +57,11 @@ bool console_session::handle_line(std::string line) {
       options_.user = name;
       out_ << "You are now " << name << ".\n";
     }
-    return true;
+    co_return true;
   }
   if (line.front() == '/') {
     out_ << "Console commands: /as NAME, /quit. Everything else is a command for the bot — say help.\n";
-    return true;
+    co_return true;
   }
   inbound event;
   event.platform = "console";
@@ -72,9 +73,9 @@ bool console_session::handle_line(std::string line) {
   const auto result = dispatch_.dispatch(event);
   out_ << render_plain(result.reply) << '\n';
   out_.flush();
-  printer_.deliver_pending(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+  co_await console_outbox_.deliver_now();
   if (result.changed && after_command_) after_command_();
-  return true;
+  co_return true;
 }
 
 asio::awaitable<void> console_session::run() {
@@ -85,7 +86,8 @@ asio::awaitable<void> console_session::run() {
     // epoll cannot wait on regular files; a file on stdin is read directly.
     std::string line;
     while (std::getline(std::cin, line)) {
-      if (!handle_line(line)) co_return;
+      const bool more = co_await handle_line(line);
+      if (!more) co_return;
       prompt();
     }
     co_return;
@@ -115,7 +117,8 @@ asio::awaitable<void> console_session::run() {
       skipping_long_line = false;  // this was the tail of the long line
       continue;
     }
-    if (!handle_line(std::move(line)) || error) break;
+    const bool more = co_await handle_line(std::move(line));
+    if (!more || error) break;
     prompt();
   }
   if (options_.interactive) out_ << '\n';

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "bot/dispatcher.hpp"
-#include "bot/console_renderer.hpp"
+#include "bot/outbox_pump.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -21,10 +21,10 @@ struct console_options {
 
 class console_session {
 public:
-  console_session(dispatcher& dispatch, console_outbox_printer& printer, console_options options, std::ostream& out);
+  console_session(dispatcher& dispatch, outbox_pump& console_outbox, console_options options, std::ostream& out);
 
   // Handles one typed line (a command or a /meta command); false when the user asked to leave.
-  bool handle_line(std::string line);
+  boost::asio::awaitable<bool> handle_line(std::string line);
   // Reads standard input on the event loop until end of input or /quit.
   boost::asio::awaitable<void> run();
 
@@ -36,7 +36,7 @@ private:
   void prompt();
 
   dispatcher& dispatch_;
-  console_outbox_printer& printer_;
+  outbox_pump& console_outbox_;
   console_options options_;
   std::ostream& out_;
   std::string session_id_;

@@ -1,25 +1,24 @@
-// Shows neutral messages in a terminal and delivers the console's share of the outbox.
+// Shows neutral messages in a terminal: the console's delivery channel for the outbox pump.
 #pragma once
 
+#include "bot/delivery.hpp"
 #include "commands/message.hpp"
-#include "storage/database.hpp"
 
-#include <chrono>
 #include <ostream>
 
 namespace releasebot::bot {
 
 std::string render_plain(const commands::message& body);
 
-class console_outbox_printer {
+class console_channel : public delivery_channel {
 public:
-  console_outbox_printer(storage::database& db, std::ostream& out) : db_{db}, out_{out} {}
+  explicit console_channel(std::ostream& out) : out_{out} {}
 
-  // Prints every pending console message, oldest first, marking each sent as it is printed.
-  int deliver_pending(std::chrono::sys_seconds now);
+  std::string_view platform() const override { return "console"; }
+  // Prints the message with where it would go ("[#releases › 4.2.0] …", "[DM @pam] …").
+  boost::asio::awaitable<delivery_result> send(const delivery_request& request) override;
 
 private:
-  storage::database& db_;
   std::ostream& out_;
 };
 

@@ -36,6 +36,17 @@ std::variant<commands::command, commands::parse_error> command_of(const inbound&
   return parsed;
 }
 
+// The command family an event asks for, for the metrics: the registry's name of its first word.
+std::string family_of(const inbound& event) {
+  if (event.action) return "button";
+  for (const auto& token : commands::tokenize(event.text)) {
+    if (!commands::mention_id(token).empty()) continue;  // the bot's own mention
+    if (const auto* spec = commands::find_spec(token)) return spec->name;
+    break;
+  }
+  return "unknown";
+}
+
 }  // namespace
 
 dispatcher::dispatcher(storage::database& db, commands::engine& engine, clock_function now)
@@ -50,7 +61,7 @@ std::vector<dispatch_result> dispatcher::dispatch_all(std::span<const inbound> e
     storage::transaction tx{db_};
     bool wrote = false;
     for (const auto& event : events) {
-      results.push_back(apply(event, wrote));
+      results.push_back(apply_counted(event, wrote));
     }
     if (wrote) tx.commit();
   } catch (const std::exception& failure) {
@@ -60,9 +71,23 @@ std::vector<dispatch_result> dispatcher::dispatch_all(std::span<const inbound> e
     for (auto& result : results) {
       result.reply = error_message("something went wrong on my side and nothing was changed — try again in a moment");
       result.refused = true;
+      result.failed = true;
     }
   }
   return results;
+}
+
+dispatch_result dispatcher::apply_counted(const inbound& event, bool& wrote) {
+  auto result = apply(event, wrote);
+  if (stats_ != nullptr) {
+    const char* outcome = result.duplicate ? "duplicate"
+                          : result.failed    ? "failed"
+                          : result.refused   ? "refused"
+                          : result.changed ? "applied"
+                                           : "answered";
+    stats_->add("releasebot_commands_total", {{"family", family_of(event)}, {"outcome", outcome}});
+  }
+  return result;
 }
 
 // Inside the caller's transaction; sets `wrote` when it left something for the caller to commit.
@@ -110,6 +135,7 @@ dispatch_result dispatcher::apply(const inbound& event, bool& wrote) {
     spdlog::error("event {}/{} from {} failed: {}", event.platform, event.event_id, event.user, failure.what());
     result.reply = error_message("something went wrong on my side and nothing was changed — try again in a moment");
     result.refused = true;
+    result.failed = true;
   }
   return result;
 }

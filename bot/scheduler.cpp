@@ -56,6 +56,7 @@ int scheduler::fire_due() {
         const bool did = engine_.fire(*current, now, late);
         timers.finish(timer.id, did ? "fired" : "skipped", now, late);
         if (did) ++fired;
+        if (did && stats_ != nullptr) stats_->add("releasebot_timer_firings_total", {{"kind", timer.kind}});
       }
       tx.commit();
     } catch (const std::exception& error) {

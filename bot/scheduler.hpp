@@ -2,6 +2,7 @@
 // in its own transaction with the messages it sends.
 #pragma once
 
+#include "bot/metrics.hpp"
 #include "commands/engine.hpp"
 #include "storage/database.hpp"
 
@@ -31,6 +32,7 @@ public:
   // A command may have armed an earlier timer: look again now.
   void poke();
   void stop();
+  void count_firings_in(metrics& stats) { stats_ = &stats; }
 
   // A firing later than this after its due time is announced as late.
   static constexpr std::chrono::seconds late_after{60};
@@ -41,6 +43,7 @@ private:
   clock_function now_;
   std::optional<boost::asio::steady_timer> wake_;
   bool stopped_ = false;
+  metrics* stats_ = nullptr;
 };
 
 }  // namespace releasebot::bot

@@ -1,62 +1,48 @@
-// Delivers the Slack share of the outbox, in order: release announcements and their thread,
-// direct messages (conversations.open first), card updates (chat.update); each marked sent only
-// after Slack accepted it. Paced per channel (about one a second, short bursts allowed).
+// Slack's share of the one delivery path: release announcements and their thread, direct
+// messages (conversations.open first), card updates (chat.update), Block Kit rendered; Slack's
+// answers classified for the pump (429 → Retry-After); and, after a crash, a post found again by
+// the outbox id in its metadata. Paced at about one message a second a channel.
 #pragma once
 
-#include "integrations/net/outbox_pump.hpp"
+#include "bot/delivery.hpp"
 #include "integrations/slack/web_api.hpp"
-#include "storage/database.hpp"
-#include "storage/outbox.hpp"
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 
-#include <chrono>
 #include <map>
 #include <string>
 
 namespace releasebot::integrations::slack {
 
-class outbox_sender {
+class outbox_sender : public bot::delivery_channel {
 public:
-  outbox_sender(boost::asio::any_io_executor executor, storage::database& db, web_api& api);
+  explicit outbox_sender(web_api& api);
 
-  // Runs until stop(): delivers whatever is pending, then waits for poke() or a retry timer.
-  boost::asio::awaitable<void> run() { return pump_.run(); }
-  void poke() { pump_.poke(); }
-  void stop() { pump_.stop(); }
+  std::string_view platform() const override { return "slack"; }
+  boost::asio::awaitable<bot::delivery_result> send(const bot::delivery_request& request) override;
+  bool can_find_earlier(const bot::delivery_request& request) const override;
+  boost::asio::awaitable<std::optional<bot::delivery_result>> find_earlier(const bot::delivery_request& request,
+                                                                           storage::instant since) override;
+  bot::pacing pace() const override { return {4.0, 1.0}; }  // short bursts, then about one a second
 
   std::uint64_t delivered() const { return delivered_; }
 
 private:
-  struct pacing_bucket {
-    double tokens = 4.0;
-    std::chrono::steady_clock::time_point refreshed = std::chrono::steady_clock::now();
-    // Refills for the time passed; how long until a whole token is there (zero: now).
-    std::chrono::steady_clock::duration refill(std::chrono::steady_clock::time_point now);
+  struct target {
+    std::string method;   // chat.postMessage | chat.update
+    nlohmann::json arguments;
+    std::string channel;  // empty: the direct message channel could not be opened
+    api_result open_failure;
   };
+  boost::asio::awaitable<target> address(const bot::delivery_request& request);
+  boost::asio::awaitable<std::string> direct_channel(const std::string& user, api_result& failure);
 
-  // false: stop this round and try again later (order is kept).
-  boost::asio::awaitable<bool> deliver(const storage::outbox_message& message);
-  boost::asio::awaitable<std::string> direct_channel(const std::string& user);
-  struct lookup {
-    bool looked = false;  // false: Slack could not be asked now (retry later)
-    std::optional<std::string> ts;  // the message's ts when it is there
-  };
-  boost::asio::awaitable<lookup> find_posted(std::string channel, std::string thread_ts, storage::row_id id,
-                                             storage::instant since);
-  boost::asio::awaitable<void> pace(const std::string& channel);
-  void record_sent(const storage::outbox_message& message, const std::optional<storage::release_record>& release,
-                   const std::string& channel, const std::string& ts);
-  std::chrono::steady_clock::duration wait_for_turn(const storage::outbox_message& message);
-
-  boost::asio::any_io_executor executor_;
-  storage::database& db_;
   web_api& api_;
-  net::outbox_pump pump_;
   std::map<std::string, std::string> direct_channels_;  // user → D…
-  std::map<std::string, pacing_bucket> buckets_;
   std::uint64_t delivered_ = 0;
 };
+
+// What the pump should do with Slack's answer to a delivery call.
+bot::delivery_result classify_delivery(const api_result& result, bool posting);
 
 }  // namespace releasebot::integrations::slack

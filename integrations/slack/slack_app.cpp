@@ -3,9 +3,10 @@
 #include "integrations/slack/block_kit.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <cstdlib>
 #include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
+
+#include <cstdlib>
 
 namespace asio = boost::asio;
 
@@ -22,19 +23,23 @@ bool crash_after_commit() {
   return armed;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace
 
-slack_app::slack_app(asio::any_io_executor executor, storage::database& db, dispatch_function dispatch,
-                     std::function<void()> after_change, slack_settings settings)
-    : executor_{executor},
-      db_{db},
-      dispatch_{std::move(dispatch)},
-      after_change_{std::move(after_change)},
-      settings_{std::move(settings)},
-      tls_{net::make_client_tls_context()} {
-  bot_api_ = std::make_unique<web_api>(executor_, tls_, settings_.api_url, settings_.bot_token);
-  app_api_ = std::make_unique<web_api>(executor_, tls_, settings_.api_url, settings_.app_token);
-  sender_ = std::make_unique<outbox_sender>(executor_, db_, *bot_api_);
+slack_app::slack_app(bot::module_context& context, slack_settings settings)
+    : context_{context}, settings_{std::move(settings)}, tls_{net::make_client_tls_context()} {
+  bot_api_ = std::make_unique<web_api>(context_.executor, tls_, settings_.api_url, settings_.bot_token);
+  app_api_ = std::make_unique<web_api>(context_.executor, tls_, settings_.api_url, settings_.app_token);
+  sender_ = std::make_unique<outbox_sender>(*bot_api_);
+  context_.stats.computed("releasebot_reconnects_total", bot::metrics::kind::counter,
+                          "Connections to the platform opened again after the first", [this] {
+                            const int made = socket_ ? socket_->connections_made() : 0;
+                            return std::vector<std::pair<bot::metric_labels, double>>{
+                                {{{"platform", "slack"}}, static_cast<double>(std::max(0, made - 1))}};
+                          });
 }
 
 slack_app::~slack_app() = default;
@@ -42,10 +47,13 @@ slack_app::~slack_app() = default;
 void slack_app::stop() {
   stopping_ = true;
   if (socket_) socket_->stop();
-  sender_->stop();
 }
 
-void slack_app::deliver_soon() { sender_->poke(); }
+bot::readiness slack_app::ready() const {
+  if (bot_user_id_.empty()) return {false, "slack: " + web_api_problem_};
+  if (!socket_ || !socket_->connected()) return {false, "slack: Socket Mode is not connected"};
+  return {true, {}};
+}
 
 asio::awaitable<std::string> slack_app::time_zone_of(const std::string& user) {
   if (const auto known = time_zones_.find(user); known != time_zones_.end()) co_return known->second;
@@ -74,6 +82,7 @@ asio::awaitable<void> slack_app::answer(reply_route route, envelope_type type, c
 }
 
 asio::awaitable<nlohmann::json> slack_app::handle(const envelope& env) {
+  const auto received = std::chrono::steady_clock::now();
   if (!env.event) {
     if (!env.ignored_because.empty()) spdlog::debug("slack: ignored {}: {}", env.envelope_id, env.ignored_because);
     co_return nullptr;
@@ -81,38 +90,36 @@ asio::awaitable<nlohmann::json> slack_app::handle(const envelope& env) {
   auto event = *env.event;
   if (env.retry_attempt > 0) spdlog::info("slack: redelivery {} of {} ({})", env.retry_attempt, env.envelope_id, env.retry_reason);
   event.time_zone = co_await time_zone_of(event.user);
-  const auto result = co_await dispatch_(std::move(event));
+  const auto result = co_await context_.dispatch(std::move(event));
   if (result.changed && crash_after_commit()) std::_Exit(137);
-  if (result.changed) {
-    sender_->poke();
-    if (after_change_) after_change_();
-  }
+  if (result.changed && context_.after_change) context_.after_change();
+  context_.stats.observe("releasebot_ack_seconds", {{"platform", "slack"}}, seconds_since(received));
   if (env.route.slash_command) {
     co_return nlohmann::json{{"response_type", result.make_public ? "in_channel" : "ephemeral"},
                              {"text", render_fallback(result.reply)},
                              {"blocks", render_blocks(result.reply)}};
   }
   // Answered after the ack, so Slack's 3 s deadline never waits on another API call.
-  asio::co_spawn(executor_, answer(env.route, env.type, result.reply, result.make_public), asio::detached);
+  asio::co_spawn(context_.executor, answer(env.route, env.type, result.reply, result.make_public), asio::detached);
   co_return nullptr;
 }
 
 asio::awaitable<std::string> slack_app::run() {
   const auto identity = co_await bot_api_->call(std::string{"auth.test"}, nlohmann::json::object(), false, 3);
   if (!identity.ok) {
+    web_api_problem_ = identity.error;
     if (classify_slack_error(identity.error_code) == failure_kind::fatal) {
       co_return "Slack refused the bot token (" + identity.error + ") — check SLACK_BOT_TOKEN (xoxb-…)";
     }
     co_return "cannot reach Slack's Web API at " + settings_.api_url + " (" + identity.error + ")";
   }
+  if (stopping_) co_return std::string{};
   bot_user_id_ = identity.body.value("user_id", std::string{});
   spdlog::info("slack: connected to the Web API as {}", bot_user_id_);
   socket_ = std::make_unique<socket_mode_client>(
-      executor_, tls_, *app_api_, bot_user_id_, [this](const envelope& env) { return handle(env); }, settings_.socket);
-  asio::co_spawn(executor_, sender_->run(), asio::detached);
-  auto problem = co_await socket_->run();
-  sender_->stop();
-  co_return problem;
+      context_.executor, tls_, *app_api_, bot_user_id_, [this](const envelope& env) { return handle(env); },
+      settings_.socket);
+  co_return co_await socket_->run();
 }
 
 }  // namespace releasebot::integrations::slack

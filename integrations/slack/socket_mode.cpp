@@ -313,6 +313,10 @@ asio::awaitable<void> socket_mode_client::retire(std::shared_ptr<connection> old
   if (old->state != connection_state::closed) co_await old->close();
 }
 
+bool socket_mode_client::connected() const {
+  return active_ && active_->state != connection_state::closed;
+}
+
 asio::awaitable<std::string> socket_mode_client::run() {
   std::string fatal_error;
   while (!stopping_ && fatal_.empty()) {

@@ -41,6 +41,8 @@ public:
   void stop();
 
   int connections_made() const { return connections_made_; }
+  // A connection has said hello and not been lost since.
+  bool connected() const;
 
   class connection;
 

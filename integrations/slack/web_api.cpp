@@ -68,7 +68,9 @@ asio::awaitable<api_result> web_api::call_once(std::string method, const nlohman
       }
     }
     retry_after = std::chrono::seconds{std::min(seconds, 300L)};
-    co_return failure(method, "ratelimited", "rate limited, retry after " + std::to_string(seconds) + " s", true);
+    auto limited = failure(method, "ratelimited", "rate limited, retry after " + std::to_string(seconds) + " s", true);
+    limited.retry_after = retry_after;
+    co_return limited;
   }
   if (status >= 500) co_return failure(method, "http_" + std::to_string(status), "HTTP " + std::to_string(status), true);
   if (status != 200) co_return failure(method, "http_" + std::to_string(status), "HTTP " + std::to_string(status), false);

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@ struct api_result {
   std::string error;    // "chat.postMessage: channel_not_found", "auth.test: HTTP 503", …
   std::string error_code;  // Slack's error name alone ("invalid_auth"), or "http_503", "network"
   bool retryable = false;  // worth trying again later (network, 5xx, rate limited)
+  std::optional<std::chrono::seconds> retry_after;  // HTTP 429: when Slack said to try again
 };
 
 class web_api {

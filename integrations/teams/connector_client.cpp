@@ -18,7 +18,18 @@ namespace releasebot::integrations::teams {
 namespace {
 
 constexpr auto refresh_before_expiry = std::chrono::minutes{5};
-constexpr int attempts = 4;
+constexpr int answer_attempts = 4;
+
+std::chrono::seconds retry_after_of(const net::http_result& answer) {
+  long seconds = 1;
+  if (const auto header = answer.headers.find("retry-after"); header != answer.headers.end()) {
+    try {
+      seconds = std::clamp(std::stol(header->second), 0L, 300L);
+    } catch (const std::exception&) {
+    }
+  }
+  return std::chrono::seconds{seconds};
+}
 
 std::string join_url(std::string base, std::string_view path) {
   if (!base.ends_with('/')) base += '/';
@@ -84,7 +95,10 @@ asio::awaitable<std::optional<std::string>> connector_client::access_token(bool 
   co_return token_;
 }
 
-asio::awaitable<connector_result> connector_client::call(http::verb method, std::string url, nlohmann::json body) {
+asio::awaitable<bool> connector_client::authenticate() { co_return (co_await access_token(false)).has_value(); }
+
+asio::awaitable<connector_result> connector_client::call(http::verb method, std::string url, nlohmann::json body,
+                                                         int attempts) {
   if (!host_allowed(url)) {
     co_return failure("not_allowed", "the service URL's host is not in [teams] allowed_service_hosts; the bot's "
                                      "token is not sent there", false);
@@ -113,27 +127,24 @@ asio::awaitable<connector_result> connector_client::call(http::verb method, std:
         code = parsed["error"].value("code", code);
       }
       result = failure(code, "Bot Connector answered " + std::to_string(answer.status) + " (" + code + ")",
-                       answer.status == 429 || answer.status >= 500, answer.status);
+                       // 401: our credentials, not the message — it waits for a good token.
+                       answer.status == 429 || answer.status >= 500 || answer.status == 401, answer.status);
       if (answer.status == 401 && !refreshed) {
         refreshed = true;  // the token may have been revoked or rotated early
         co_await access_token(true);
+        --attempt;  // the refresh is not one of the attempts
         continue;
       }
-      if (!result.retryable) co_return result;
-      if (answer.status == 429) {
-        long seconds = 1;
-        if (const auto header = answer.headers.find("retry-after"); header != answer.headers.end()) {
-          try {
-            seconds = std::clamp(std::stol(header->second), 0L, 300L);
-          } catch (const std::exception&) {
-          }
-        }
-        spdlog::warn("teams: rate limited, retrying in {} s", seconds);
-        asio::steady_timer timer{executor_, std::chrono::seconds{seconds}};
+      if (answer.status == 429) result.retry_after = retry_after_of(answer);
+      if (!result.retryable || attempt + 1 >= attempts) co_return result;
+      if (result.retry_after) {
+        spdlog::warn("teams: rate limited, retrying in {} s", result.retry_after->count());
+        asio::steady_timer timer{executor_, *result.retry_after};
         co_await timer.async_wait(asio::use_awaitable);
         continue;
       }
     }
+    if (attempt + 1 >= attempts) break;
     asio::steady_timer timer{executor_, std::chrono::milliseconds{250} * (1 << attempt)};
     co_await timer.async_wait(asio::use_awaitable);
   }
@@ -144,7 +155,14 @@ asio::awaitable<connector_result> connector_client::send(std::string service_url
                                                          nlohmann::json activity) {
   co_return co_await call(http::verb::post,
                           join_url(service_url, "v3/conversations/" + encoded(conversation_id) + "/activities"),
-                          std::move(activity));
+                          std::move(activity), 1);
+}
+
+asio::awaitable<connector_result> connector_client::answer(std::string service_url, std::string conversation_id,
+                                                           nlohmann::json activity) {
+  co_return co_await call(http::verb::post,
+                          join_url(service_url, "v3/conversations/" + encoded(conversation_id) + "/activities"),
+                          std::move(activity), answer_attempts);
 }
 
 asio::awaitable<connector_result> connector_client::update(std::string service_url, std::string conversation_id,
@@ -153,7 +171,7 @@ asio::awaitable<connector_result> connector_client::update(std::string service_u
   co_return co_await call(http::verb::put,
                           join_url(service_url, "v3/conversations/" + encoded(conversation_id) + "/activities/" +
                                                     encoded(activity_id)),
-                          std::move(activity));
+                          std::move(activity), 1);
 }
 
 asio::awaitable<connector_result> connector_client::create_conversation(std::string service_url, std::string chat_id,
@@ -164,7 +182,7 @@ asio::awaitable<connector_result> connector_client::create_conversation(std::str
   body["channelData"] = nlohmann::json::object({{"tenant", nlohmann::json::object({{"id", tenant_id}})}});
   body["isGroup"] = false;
   body["tenantId"] = tenant_id;
-  co_return co_await call(http::verb::post, join_url(service_url, "v3/conversations"), std::move(body));
+  co_return co_await call(http::verb::post, join_url(service_url, "v3/conversations"), std::move(body), 1);
 }
 
 }  // namespace releasebot::integrations::teams

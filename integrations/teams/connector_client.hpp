@@ -22,14 +22,19 @@ struct connector_result {
   std::string error;       // one line, never a token
   std::string error_code;  // BotNotInConversationRoster | ConversationNotFound | http_NNN | network | not_allowed
   bool retryable = false;
+  std::optional<std::chrono::seconds> retry_after;  // 429: when the Connector said to try again
 };
 
 class connector_client {
 public:
   connector_client(boost::asio::any_io_executor executor, net::http_client& http, const teams_settings& settings);
 
+  // send and update try once (the outbox pump decides about retries); a 401 refreshes the token
+  // and tries again. answer() (a reply to what someone just said) retries 429 and 5xx itself.
   boost::asio::awaitable<connector_result> send(std::string service_url, std::string conversation_id,
                                                 nlohmann::json activity);
+  boost::asio::awaitable<connector_result> answer(std::string service_url, std::string conversation_id,
+                                                  nlohmann::json activity);
   boost::asio::awaitable<connector_result> update(std::string service_url, std::string conversation_id,
                                                   std::string activity_id, nlohmann::json activity);
   // A 1:1 conversation with a person (their per-bot chat id "29:…"); answers its id.
@@ -37,10 +42,14 @@ public:
                                                                std::string tenant_id);
   bool host_allowed(const std::string& service_url) const;
   int tokens_fetched() const { return tokens_fetched_; }
+  // Fetches the bot's token now (at start, so that readiness means something); true when it has one.
+  boost::asio::awaitable<bool> authenticate();
+  bool authenticated() const { return token_.has_value(); }
 
 private:
   boost::asio::awaitable<std::optional<std::string>> access_token(bool refresh);
-  boost::asio::awaitable<connector_result> call(boost::beast::http::verb method, std::string url, nlohmann::json body);
+  boost::asio::awaitable<connector_result> call(boost::beast::http::verb method, std::string url, nlohmann::json body,
+                                                int attempts);
 
   boost::asio::any_io_executor executor_;
   net::http_client& http_;

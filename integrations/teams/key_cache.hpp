@@ -21,6 +21,7 @@ public:
   // The current keys (fetching when needed); nullopt when none could be had.
   boost::asio::awaitable<std::optional<key_set>> keys(bool unknown_key_seen);
   int fetches() const { return fetches_; }
+  bool has_keys() const { return keys_.has_value(); }
 
 private:
   boost::asio::awaitable<bool> refresh();

@@ -4,7 +4,6 @@
 #include "integrations/teams/adaptive_card.hpp"
 #include "integrations/teams/jwt.hpp"
 #include "storage/conversation_directory.hpp"
-#include "storage/release_repository.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -24,7 +23,9 @@ std::chrono::sys_seconds now_seconds() {
   return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
 }
 
-net::server_response json_answer(int status, const nlohmann::json& body) { return {status, "application/json; charset=utf-8", body.dump()}; }
+net::server_response json_answer(int status, const nlohmann::json& body) {
+  return {status, "application/json; charset=utf-8", body.dump(), {}};
+}
 
 net::server_response refusal(int status, const std::string& reason) {
   return json_answer(status, {{"error", reason}});
@@ -37,47 +38,51 @@ std::pair<std::string, std::string> channel_and_thread(const std::string& conver
   return {conversation_id.substr(0, at), conversation_id.substr(at + 11)};
 }
 
-std::string reference_of(const std::string& conversation, const std::string& activity) {
-  return nlohmann::json{{"conversation", conversation}, {"activity", activity}}.dump();
-}
 
 }  // namespace
 
-teams_app::teams_app(asio::any_io_executor executor, storage::database& db, dispatch_function dispatch,
-                     std::function<void()> after_change, teams_settings settings)
-    : executor_{executor},
-      db_{db},
-      dispatch_{std::move(dispatch)},
-      after_change_{std::move(after_change)},
+teams_app::teams_app(bot::module_context& context, teams_settings settings)
+    : context_{context},
       settings_{std::move(settings)},
       tls_{net::make_client_tls_context()},
-      http_{executor, tls_},
+      http_{context.executor, tls_},
       keys_{http_, settings_.openid_metadata_url},
-      connector_{executor, http_, settings_},
-      pump_{executor, db, "teams", [this](const storage::outbox_message& message) { return deliver(message); }} {
+      connector_{context.executor, http_, settings_},
+      sender_{context.db, connector_},
+      stopped_{context.executor, asio::steady_timer::time_point::max()} {
   if (settings_.allowed_tenants.empty()) settings_.allowed_tenants.push_back(settings_.tenant_id);
-  server_ = std::make_unique<net::http_server>(
-      executor_, settings_.listen, [this](net::server_request request) { return on_request(std::move(request)); });
-  spdlog::info("teams: messaging endpoint on http://{}/api/messages", settings_.listen);
+  context_.routes.add("POST", "/api/messages",
+                      [this](net::server_request request) { return on_request(std::move(request)); },
+                      net::route_limits{256 * 1024, std::chrono::seconds{10}});
 }
 
 teams_app::~teams_app() = default;
 
 void teams_app::stop() {
-  server_->stop();
-  pump_.stop();
+  stopping_ = true;
+  stopped_.cancel();
 }
 
-void teams_app::deliver_soon() { pump_.poke(); }
+bot::readiness teams_app::ready() const {
+  if (!keys_.has_keys()) return {false, "teams: no Bot Framework signing keys from " + settings_.openid_metadata_url};
+  if (!connector_.authenticated()) {
+    return {false, "teams: no access token — check MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD and MICROSOFT_APP_TENANT_ID"};
+  }
+  return {true, {}};
+}
 
-asio::awaitable<void> teams_app::run() {
-  asio::co_spawn(executor_, pump_.run(), asio::detached);
-  co_await server_->run();
+asio::awaitable<std::string> teams_app::run() {
+  // Fetched now rather than at the first request, so that /readyz tells the truth from the start.
+  // (Awaited into locals: GCC 12 miscompiles a co_await whose result is a temporary in an `if`.)
+  const auto keys = co_await keys_.keys(false);
+  if (!keys) spdlog::warn("teams: no signing keys from {} yet", settings_.openid_metadata_url);
+  const bool authenticated = co_await connector_.authenticate();
+  if (!authenticated) spdlog::warn("teams: no access token yet");
+  while (!stopping_) co_await stopped_.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_return std::string{};
 }
 
 asio::awaitable<net::server_response> teams_app::on_request(net::server_request request) {
-  if (request.target != "/api/messages") co_return refusal(404, "not found");
-  if (request.method != "POST") co_return refusal(405, "POST only");
   const auto token = bearer_token(request.headers["authorization"]);
   if (token.empty()) {
     spdlog::warn("teams: request without a bearer token refused");
@@ -116,8 +121,9 @@ asio::awaitable<net::server_response> teams_app::on_request(net::server_request 
   }
 
   {
-    storage::transaction tx{db_};
-    storage::conversation_directory directory{db_, "teams"};
+    // Learnt again from every activity: no sync of its own (it rides on the command's commit).
+    storage::transaction tx{context_.db, storage::durability::process_crash};
+    storage::conversation_directory directory{context_.db, "teams"};
     const auto [channel, thread] = channel_and_thread(where.conversation_id);
     directory.remember_conversation({channel, where.service_url, where.tenant_id, where.conversation_type}, now_seconds());
     if (!decoded.user_id.empty() && !decoded.user_chat_id.empty()) {
@@ -134,11 +140,10 @@ asio::awaitable<net::server_response> teams_app::on_request(net::server_request 
   const auto [channel, thread] = channel_and_thread(where.conversation_id);
   event.channel = channel;
   if (event.thread.empty()) event.thread = thread;
-  const auto result = dispatch_(event);
-  if (result.changed) {
-    deliver_soon();
-    if (after_change_) after_change_();
-  }
+  const auto result = co_await context_.dispatch(std::move(event));
+  if (result.changed && context_.after_change) context_.after_change();
+  context_.stats.observe("releasebot_ack_seconds", {{"platform", "teams"}},
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - request.received).count());
   if (decoded.is_card_action) {
     if (result.refused) {
       co_return json_answer(200, {{"statusCode", 200},
@@ -150,7 +155,7 @@ asio::awaitable<net::server_response> teams_app::on_request(net::server_request 
                                 {"value", render_card(result.reply)}});
   }
   // Answered after the 200, so Teams never waits on the connector.
-  asio::co_spawn(executor_, answer(where, decoded.activity_id, result.reply), asio::detached);
+  asio::co_spawn(context_.executor, answer(where, decoded.activity_id, result.reply), asio::detached);
   co_return json_answer(200, nlohmann::json::object());
 }
 
@@ -158,139 +163,8 @@ asio::awaitable<void> teams_app::answer(conversation_reference where, std::strin
                                         commands::message reply) {
   auto activity = render_activity(reply);
   activity["replyToId"] = reply_to_id;
-  const auto sent = co_await connector_.send(where.service_url, where.conversation_id, std::move(activity));
+  const auto sent = co_await connector_.answer(where.service_url, where.conversation_id, std::move(activity));
   if (!sent.ok) spdlog::warn("teams: could not answer in {}: {}", where.conversation_id, sent.error);
-}
-
-void teams_app::report_undeliverable(const storage::outbox_message& message, const connector_result& result) {
-  std::string fix;
-  if (result.error_code == "BotNotInConversationRoster") {
-    fix = "releasebot is not a member there — add the app to that team or chat";
-  } else if (result.error_code == "ConversationNotFound") {
-    fix = "that conversation no longer exists — set [teams] release_channel to a current channel";
-  } else {
-    fix = "Teams refused it (" + result.error_code + ")";
-  }
-  storage::release_repository releases{db_};
-  const auto release = message.release_id ? releases.find(*message.release_id) : std::nullopt;
-  if (!release) return;
-  commands::message_builder notice{commands::message_kind::error};
-  notice.text("⚠️ I could not deliver a message about ").strong(release->version).text(" to " +
-                                                                                     (message.destination == "direct"
-                                                                                          ? "@" + message.recipient
-                                                                                          : message.channel) +
-                                                                                     ": " + fix + ".");
-  storage::outbox_message report;
-  report.platform = "teams";
-  report.release_id = release->id;
-  report.channel = release->channel;
-  report.created_at = now_seconds();
-  report.payload = nlohmann::json(notice.build()).dump();
-  // Tell the coordinator directly when the thread itself is what failed, else the thread.
-  if (message.destination == "direct" && message.recipient != release->coordinator) {
-    report.destination = "thread";
-  } else {
-    report.destination = "direct";
-    report.recipient = release->coordinator;
-    if (message.destination == "direct") return;  // the coordinator is unreachable too: the log says it
-  }
-  storage::outbox{db_}.enqueue(report);
-}
-
-asio::awaitable<bool> teams_app::deliver(const storage::outbox_message& message) {
-  commands::message body;
-  std::optional<storage::release_record> release;
-  std::optional<storage::conversation_address> channel_address;
-  std::optional<storage::person_address> person;
-  std::optional<std::string> earlier;
-  {
-    storage::transaction tx{db_};
-    try {
-      body = nlohmann::json::parse(message.payload).get<commands::message>();
-    } catch (const std::exception& error) {
-      storage::outbox{db_}.mark_failed(message.id, std::string{"unreadable payload: "} + error.what());
-      tx.commit();
-      co_return true;
-    }
-    if (message.release_id) release = storage::release_repository{db_}.find(*message.release_id);
-    storage::conversation_directory directory{db_, "teams"};
-    channel_address = directory.conversation(message.channel);
-    if (message.destination == "direct") person = directory.person(message.recipient);
-    if (message.updates) earlier = storage::outbox{db_}.platform_ref_of(*message.updates);
-  }
-
-  std::string service_url;
-  std::string conversation;
-  if (message.destination == "direct") {
-    if (!person) {
-      storage::transaction tx{db_};
-      storage::outbox{db_}.mark_failed(message.id, "never talked with " + message.recipient +
-                                                       " in Teams, so there is no way to write to them first");
-      tx.commit();
-      spdlog::warn("teams: cannot write first to {}: they have not messaged the bot yet", message.recipient);
-      co_return true;
-    }
-    service_url = person->service_url;
-    if (person->direct_conversation_id) {
-      conversation = *person->direct_conversation_id;
-    } else {
-      const auto created = co_await connector_.create_conversation(person->service_url, person->chat_id, person->tenant_id);
-      if (!created.ok) {
-        if (created.retryable) co_return false;
-        storage::transaction tx{db_};
-        storage::outbox{db_}.mark_failed(message.id, created.error);
-        tx.commit();
-        co_return true;
-      }
-      conversation = created.body.value("id", std::string{});
-      storage::transaction tx{db_};
-      storage::conversation_directory{db_, "teams"}.set_direct_conversation(message.recipient, conversation);
-      tx.commit();
-    }
-  } else {
-    if (!channel_address) {
-      storage::transaction tx{db_};
-      storage::outbox{db_}.mark_failed(message.id, "no Teams conversation " + message.channel + " known");
-      tx.commit();
-      co_return true;
-    }
-    service_url = channel_address->service_url;
-    conversation = message.channel;
-    if (message.destination == "thread" && release && release->thread_ref) {
-      conversation += ";messageid=" + *release->thread_ref;
-    }
-  }
-
-  auto activity = render_activity(body);
-  connector_result result;
-  std::optional<std::string> updated_ref;
-  const auto previous = earlier ? net::parse_json_or_discarded(*earlier) : nlohmann::json{};
-  if (previous.is_object() && previous.contains("activity")) {
-    updated_ref = *earlier;
-    result = co_await connector_.update(service_url, previous.value("conversation", conversation),
-                                        previous.value("activity", std::string{}), std::move(activity));
-  } else {
-    result = co_await connector_.send(service_url, conversation, std::move(activity));
-  }
-  storage::transaction tx{db_};
-  if (!result.ok) {
-    if (result.retryable) {
-      storage::outbox{db_}.count_attempt(message.id);
-      tx.commit();
-      spdlog::warn("teams: outbox message {} not delivered yet: {}", message.id, result.error);
-      co_return false;
-    }
-    spdlog::error("teams: outbox message {} refused: {}", message.id, result.error);
-    storage::outbox{db_}.mark_failed(message.id, result.error);
-    report_undeliverable(message, result);
-    tx.commit();
-    co_return true;
-  }
-  const auto activity_id = result.body.is_object() ? result.body.value("id", std::string{}) : std::string{};
-  storage::outbox{db_}.mark_sent(message.id, now_seconds(), updated_ref.value_or(reference_of(conversation, activity_id)));
-  if (message.starts_thread && release) storage::release_repository{db_}.set_thread_ref(release->id, activity_id);
-  tx.commit();
-  co_return true;
 }
 
 }  // namespace releasebot::integrations::teams

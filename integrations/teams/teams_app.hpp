@@ -1,58 +1,49 @@
-// releasebot as a Teams bot: the Bot Framework messaging endpoint (every request authenticated),
-// card clicks answered with the updated card, and the Teams share of the outbox delivered through
-// the Bot Connector, proactive messages included.
+// releasebot as a Teams bot: the Bot Framework messaging endpoint (POST /api/messages on the
+// bot's HTTP server, every request authenticated), activities applied through group commit, card
+// clicks answered with the updated card; its outbox share goes through the pump by way of
+// outbox_sender.
 #pragma once
 
-#include "bot/dispatcher.hpp"
+#include "bot/module.hpp"
 #include "integrations/net/http_client.hpp"
-#include "integrations/net/http_server.hpp"
-#include "integrations/net/outbox_pump.hpp"
 #include "integrations/teams/activity.hpp"
 #include "integrations/teams/connector_client.hpp"
 #include "integrations/teams/key_cache.hpp"
+#include "integrations/teams/outbox_sender.hpp"
 #include "integrations/teams/teams_settings.hpp"
-#include "storage/database.hpp"
-#include "storage/outbox.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <functional>
 #include <memory>
 
 namespace releasebot::integrations::teams {
 
-class teams_app {
+class teams_app : public bot::platform_module {
 public:
-  using dispatch_function = std::function<bot::dispatch_result(const bot::inbound&)>;
+  // Registers POST /api/messages on the context's router.
+  teams_app(bot::module_context& context, teams_settings settings);
+  ~teams_app() override;
 
-  // Binds the endpoint now (throws with the address when it cannot).
-  teams_app(boost::asio::any_io_executor executor, storage::database& db, dispatch_function dispatch,
-            std::function<void()> after_change, teams_settings settings);
-  ~teams_app();
-
-  boost::asio::awaitable<void> run();  // until stop()
-  void stop();
-  void deliver_soon();
-  unsigned short port() const { return server_->port(); }
+  std::string_view name() const override { return "teams"; }
+  boost::asio::awaitable<std::string> run() override;  // until stop()
+  void stop() override;
+  bot::readiness ready() const override;
+  bot::delivery_channel* delivery() override { return &sender_; }
 
 private:
   boost::asio::awaitable<net::server_response> on_request(net::server_request request);
   boost::asio::awaitable<void> answer(conversation_reference where, std::string reply_to_id, commands::message reply);
-  boost::asio::awaitable<bool> deliver(const storage::outbox_message& message);
-  void report_undeliverable(const storage::outbox_message& message, const connector_result& result);
 
-  boost::asio::any_io_executor executor_;
-  storage::database& db_;
-  dispatch_function dispatch_;
-  std::function<void()> after_change_;
+  bot::module_context& context_;
   teams_settings settings_;
   boost::asio::ssl::context tls_;
   net::http_client http_;
   key_cache keys_;
   connector_client connector_;
-  std::unique_ptr<net::http_server> server_;
-  net::outbox_pump pump_;
+  outbox_sender sender_;
+  boost::asio::steady_timer stopped_;
+  bool stopping_ = false;
 };
 
 }  // namespace releasebot::integrations::teams

@@ -164,7 +164,8 @@ public:
     // No release_channel: each release is announced where it was opened, one channel per lane,
     // so the per-channel pacing (about one message a second) does not serialise the whole run.
     std::ofstream{config()} << "[bot]\npolicy = \"" << RELEASEBOT_SOURCE_DIR << "/deploy/policy.toml\"\n"
-                            << "[access]\nadmins = [\"UALICE\"]\n";
+                            << "[access]\nadmins = [\"UALICE\"]\n"
+                            << "[http]\nlisten = \"127.0.0.1:0\"\n";
     for (int i = 0; i < lanes; ++i) {
       lane_state lane;
       lane.index = i;

@@ -32,7 +32,8 @@ public:
   slack_setup() {
     std::ofstream{config()} << "[bot]\npolicy = \"" << RELEASEBOT_SOURCE_DIR << "/deploy/policy.toml\"\n"
                             << "[access]\nadmins = [\"UALICE\"]\n"
-                            << "[slack]\nrelease_channel = \"CREL\"\nidle_timeout_ms = 2000\n";
+                            << "[slack]\nrelease_channel = \"CREL\"\nidle_timeout_ms = 2000\n"
+                            << "[http]\nlisten = \"127.0.0.1:0\"\n";
   }
 
   std::string db() const { return dir_.file("bot.db"); }

@@ -67,9 +67,10 @@ public:
     bot->close_input();
     // Ready when the endpoint answers (401 without a token).
     for (int i = 0; i < 100; ++i) {
-      if (teams.post_activity(endpoint(), nlohmann::json::object(), "x").status != 0) break;
-      std::this_thread::sleep_for(50ms);
+      if (teams.post_activity(endpoint(), nlohmann::json::object(), "x").status != 0) return bot;
+      bot->wait_for_output("\x01", 50ms);
     }
+    FAIL("the bot never answered on " << endpoint() << "; it said:\n" << bot->out() << bot->err());
     return bot;
   }
 

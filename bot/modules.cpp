@@ -1,0 +1,82 @@
+#include "bot/modules.hpp"
+
+#include "integrations/slack/slack_app.hpp"
+#include "integrations/teams/teams_app.hpp"
+
+#include <cstdlib>
+
+namespace releasebot::bot {
+
+namespace {
+
+std::string env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? std::string{} : std::string{value};
+}
+
+struct module_kind {
+  std::string_view name;
+  std::vector<const char*> required;  // all set: configured; some set: a mistake
+  std::string_view hint;              // what to set, for the operator
+  std::unique_ptr<platform_module> (*make)(const configuration&, module_context&);
+};
+
+std::unique_ptr<platform_module> make_slack(const configuration& config, module_context& context) {
+  integrations::slack::slack_settings settings;
+  settings.app_token = env("SLACK_APP_TOKEN");
+  settings.bot_token = env("SLACK_BOT_TOKEN");
+  if (const auto api = env("SLACK_API_URL"); !api.empty()) settings.api_url = api;
+  settings.socket.idle_timeout = config.slack_idle_timeout;
+  return std::make_unique<integrations::slack::slack_app>(context, std::move(settings));
+}
+
+std::unique_ptr<platform_module> make_teams(const configuration& config, module_context& context) {
+  integrations::teams::teams_settings settings;
+  settings.app_id = env("MICROSOFT_APP_ID");
+  settings.app_password = env("MICROSOFT_APP_PASSWORD");
+  settings.tenant_id = env("MICROSOFT_APP_TENANT_ID");
+  settings.openid_metadata_url = config.teams_openid_metadata_url;
+  settings.token_url = config.teams_token_url;
+  settings.allowed_tenants = config.teams_allowed_tenants;
+  settings.allowed_service_hosts = config.teams_allowed_service_hosts;
+  return std::make_unique<integrations::teams::teams_app>(context, std::move(settings));
+}
+
+const std::vector<module_kind>& module_kinds() {
+  static const std::vector<module_kind> kinds{
+      {"slack", {"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN"}, "SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN (xoxb-…)", make_slack},
+      {"teams",
+       {"MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD", "MICROSOFT_APP_TENANT_ID"},
+       "MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD and MICROSOFT_APP_TENANT_ID (a single-tenant app)",
+       make_teams},
+  };
+  return kinds;
+}
+
+}  // namespace
+
+std::vector<std::unique_ptr<platform_module>> configured_modules(const configuration& config, module_context& context) {
+  std::vector<std::unique_ptr<platform_module>> modules;
+  for (const auto& kind : module_kinds()) {
+    std::size_t present = 0;
+    for (const auto* name : kind.required) present += env(name).empty() ? 0 : 1;
+    if (present == 0) continue;
+    if (present < kind.required.size()) {
+      throw config_error{std::string{kind.name} + " needs " + std::string{kind.hint} + " in the environment"};
+    }
+    modules.push_back(kind.make(config, context));
+  }
+  return modules;
+}
+
+std::string no_modules_hint() {
+  std::string text = "no platform credentials (";
+  bool first = true;
+  for (const auto& kind : module_kinds()) {
+    text += (first ? "" : "; ") + std::string{kind.name} + ": " + std::string{kind.hint};
+    first = false;
+  }
+  return text + ") — serving the console only";
+}
+
+}  // namespace releasebot::bot
