@@ -22,15 +22,13 @@ commands::message error_message(std::string_view problem, std::string_view usage
 
 std::variant<commands::command, commands::parse_error> command_of(const inbound& event) {
   if (event.action) {
-    const bool approve = event.action->action_id == "signoff_approve";
-    if (!approve && event.action->action_id != "signoff_reject") {
-      return commands::parse_error{"that button is not one of mine", {}};
+    const auto* action = commands::find_action(event.action->action_id);
+    if (action == nullptr) return commands::parse_error{"that button is not one of mine", {}};
+    try {
+      return action->parse(event.action->value);
+    } catch (const commands::parse_error& error) {
+      return error;
     }
-    std::int64_t request_id = 0;
-    const auto& value = event.action->value;
-    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), request_id);
-    if (error != std::errc{} || end != value.data() + value.size()) return commands::parse_error{"that button carries no request", {}};
-    return commands::command{commands::click_command{request_id, approve}};
   }
   auto parsed = commands::parse(event.text);
   return parsed;
@@ -38,7 +36,10 @@ std::variant<commands::command, commands::parse_error> command_of(const inbound&
 
 // The command family an event asks for, for the metrics: the registry's name of its first word.
 std::string family_of(const inbound& event) {
-  if (event.action) return "button";
+  if (event.action) {
+    const auto* action = commands::find_action(event.action->action_id);
+    return action == nullptr ? "unknown" : action->command_name;
+  }
   for (const auto& token : commands::tokenize(event.text)) {
     if (!commands::mention_id(token).empty()) continue;  // the bot's own mention
     if (const auto* spec = commands::find_spec(token)) return spec->name;

@@ -145,6 +145,7 @@ outcome handle(handler_context& ctx, const deploy_command& cmd) {
 
 outcome handle(handler_context& ctx, const incident_command& cmd) {
   auto release = ctx.resolve(cmd.version);
+  ctx.require_permission("incident", &release);
   if (release.state == "cancelled") ctx.refuse(release.version + " was cancelled — it cannot have caused an incident");
   ctx.releases.add_incident(release.id, {cmd.severity, cmd.description, ctx.from.user, ctx.from.now});
   ctx.audit(&release, "incident", {{"severity", cmd.severity}, {"description", cmd.description}});

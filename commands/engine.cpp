@@ -72,7 +72,9 @@ bool handler_context::is_coordinator_of(const storage::release_record& release) 
 void handler_context::require_permission(std::string_view family, const storage::release_record* release) {
   if (is_admin(from.user)) return;
   const auto* rule = rules.find_permission(family);
-  if (rule == nullptr) return;  // not listed in the policy: open to everyone
+  // A loaded policy has a rule for every family; one built otherwise fails closed.
+  if (rule == nullptr) refuse("only admins can " + std::string{family} + " — the policy has no rule for it");
+  if (rule->anyone) return;
   const auto mine = roles_of(from.user);
   for (const auto& role : rule->roles) {
     if (std::find(mine.begin(), mine.end(), role) != mine.end()) return;
@@ -206,7 +208,21 @@ storage::row_id handler_context::send_direct(const storage::release_record& rele
 outcome changed_reply(message body) { return outcome{std::move(body), true, false}; }
 outcome query_reply(message body, bool make_public) { return outcome{std::move(body), false, make_public}; }
 
-message help_message(std::string_view topic) {
+namespace {
+
+// Who may, in the words of the loaded policy's rule for `family`.
+std::string who_may(const policy& rules, std::string_view family) {
+  const auto* rule = rules.find_permission(family);
+  if (rule == nullptr) return "admins";
+  if (rule->anyone) return "anyone";
+  std::string who = join_words(rule->roles, ", ");
+  if (rule->release_coordinator_may) who += (who.empty() ? "" : ", ") + std::string{"the release's coordinator"};
+  return who.empty() ? "admins" : who + " (and admins)";
+}
+
+}  // namespace
+
+message help_message(std::string_view topic, const policy& rules) {
   message_builder out;
   if (!topic.empty()) {
     const auto* spec = find_spec(topic);
@@ -216,7 +232,12 @@ message help_message(std::string_view topic) {
     }
     out.strong(spec->name).text(" — ").text(spec->summary).line();
     out.text("usage: ").code(spec->usage).line();
-    out.text("who: ").text(spec->who).line();
+    std::string who = spec->who;
+    for (const auto& family : spec->families) {
+      const auto rule = who_may(rules, family);
+      who += (who.empty() ? "" : "; ") + (spec->families.size() > 1 ? family + ": " + rule : rule);
+    }
+    out.text("who: ").text(who).line();
     if (!spec->aliases.empty()) out.text("also: ").text(join_words(spec->aliases)).line();
     for (const auto& example : spec->examples) out.text("e.g. ").code(example).line();
     return out.build();
@@ -227,6 +248,6 @@ message help_message(std::string_view topic) {
   return out.build();
 }
 
-outcome handle(handler_context&, const help_command& cmd) { return query_reply(help_message(cmd.topic)); }
+outcome handle(handler_context& ctx, const help_command& cmd) { return query_reply(help_message(cmd.topic, ctx.rules)); }
 
 }  // namespace releasebot::commands

@@ -65,7 +65,7 @@ private:
   engine_settings settings_;
 };
 
-// Help text, generated from the command registry.
-message help_message(std::string_view topic);
+// Help text, generated from the command registry; who may run a command comes from `rules`.
+message help_message(std::string_view topic, const policy& rules);
 
 }  // namespace releasebot::commands

@@ -129,17 +129,25 @@ std::optional<int> take_downtime(args& rest) {
 
 std::vector<command_spec> build_specs() {
   std::vector<command_spec> specs;
-  const auto add = [&specs](command_spec spec) { specs.push_back(std::move(spec)); };
+  // `families` are the policy's permission families that govern the command (each needs a rule in
+  // the policy); none: `who` says who may, and the command decides (help: anyone; approve and
+  // reject: whoever was asked to sign off).
+  const auto add = [&specs](std::string name, std::vector<std::string> aliases, std::string usage, std::string summary,
+                            std::vector<std::string> examples, std::function<command(args&)> parse,
+                            std::vector<std::string> families, std::string who = {}) {
+    specs.push_back({std::move(name), std::move(aliases), std::move(usage), std::move(summary), std::move(examples),
+                     std::move(parse), std::move(families), std::move(who)});
+  };
 
-  add({"help", {"?", "commands"}, "help [command]", "what I can do here, and the syntax of one command", "anyone",
+  add("help", {"?", "commands"}, "help [command]", "what I can do here, and the syntax of one command",
        {"help", "help deploy"}, [](args& rest) -> command {
          help_command cmd{rest.empty() ? "" : lower(take(rest, "command"))};
          expect_end(rest);
          return cmd;
-       }});
-  add({"open", {"new", "create"}, "open <version> <major|minor|hotfix|emergency> [title…] [force: <reason…>]",
+       }, {}, "anyone");
+  add("open", {"new", "create"}, "open <version> <major|minor|hotfix|emergency> [title…] [force: <reason…>]",
        "opens a release in planning with you as its coordinator, announced in the release channel",
-       "release-coordinator, product-manager, dev-lead", {"open 4.2.0 minor Payments refresh"},
+      {"open 4.2.0 minor Payments refresh"},
        [](args& rest) -> command {
          open_command cmd;
          cmd.force_reason = take_force(rest, false);
@@ -147,44 +155,44 @@ std::vector<command_spec> build_specs() {
          cmd.type = take_lower(rest, "release type (major|minor|hotfix|emergency)");
          cmd.title = take_rest(rest);
          return cmd;
-       }});
-  add({"list", {"ls", "releases"}, "list [active|all|<type>] [public]", "one line per release", "anyone",
+       }, {"open"});
+  add("list", {"ls", "releases"}, "list [active|all|<type>] [public]", "one line per release",
        {"list", "list all", "list hotfix"}, [](args& rest) -> command {
          list_command cmd;
          cmd.make_public = take_public_flag(rest);
          if (!rest.empty()) cmd.filter = take_lower(rest, "filter");
          expect_end(rest);
          return cmd;
-       }});
-  add({"status", {"st", "show"}, "status [<version>] [public]",
+       }, {"list"});
+  add("status", {"st", "show"}, "status [<version>] [public]",
        "active releases, or one release: stage, path, schedule, sign-offs, checklist, deployments, blockers",
-       "anyone", {"status", "status 4.2"}, [](args& rest) -> command {
+      {"status", "status 4.2"}, [](args& rest) -> command {
          status_command cmd;
          cmd.make_public = take_public_flag(rest);
          if (!rest.empty()) cmd.version = take(rest, "version");
          expect_end(rest);
          return cmd;
-       }});
-  add({"schedule", {}, "schedule <version> <cutoff|environment> <YYYY-MM-DD HH:MM> [Area/City]",
-       "sets a planned date; changes are announced", "coordinator",
+       }, {"status"});
+  add("schedule", {}, "schedule <version> <cutoff|environment> <YYYY-MM-DD HH:MM> [Area/City]",
+       "sets a planned date; changes are announced",
        {"schedule 4.2.0 production 2026-12-01 17:00 Australia/Adelaide"}, [](args& rest) -> command {
          schedule_command cmd;
          cmd.version = take(rest, "version");
          cmd.milestone = take_lower(rest, "milestone (cutoff or an environment)");
          cmd.when = take_required_rest(rest, "time (YYYY-MM-DD HH:MM)");
          return cmd;
-       }});
-  add({"advance", {"next"}, "advance <version> [force <reason…>]",
-       "moves to the next stage if its gate passes, otherwise says exactly what blocks it", "coordinator",
+       }, {"schedule"});
+  add("advance", {"next"}, "advance <version> [force <reason…>]",
+       "moves to the next stage if its gate passes, otherwise says exactly what blocks it",
        {"advance 4.2.0", "advance 4.2.0 force UAT signed on paper"}, [](args& rest) -> command {
          advance_command cmd;
          cmd.force_reason = take_force(rest);
          cmd.version = take(rest, "version");
          expect_end(rest);
          return cmd;
-       }});
-  add({"check", {"checklist"}, "check <version> [<item> [done|na|open] [note…]]",
-       "the current stage's checklist, or marks one item (by id or number)", "coordinator, item owner",
+       }, {"advance"});
+  add("check", {"checklist"}, "check <version> [<item> [done|na|open] [note…]]",
+       "the current stage's checklist, or marks one item (by id or number)",
        {"check 4.2.0", "check 4.2.0 2 done", "check 4.2.0 release-notes na not needed"}, [](args& rest) -> command {
          check_command cmd;
          cmd.version = take(rest, "version");
@@ -194,17 +202,17 @@ std::vector<command_spec> build_specs() {
            cmd.note = take_rest(rest);
          }
          return cmd;
-       }});
-  add({"ready", {}, "ready <version> <team> [note…]", "confirms a team's readiness in the readiness review",
-       "anyone for their team", {"ready 4.2.0 marketing blog post scheduled"}, [](args& rest) -> command {
+       }, {"check"});
+  add("ready", {}, "ready <version> <team> [note…]", "confirms a team's readiness in the readiness review",
+      {"ready 4.2.0 marketing blog post scheduled"}, [](args& rest) -> command {
          ready_command cmd;
          cmd.version = take(rest, "version");
          cmd.team = take_lower(rest, "team");
          cmd.note = take_rest(rest);
          return cmd;
-       }});
-  add({"scope", {"tickets"}, "scope <version> add|remove|resolved|unresolved <TICKET>…",
-       "tickets in the release and whether each is resolved", "coordinator, dev-lead",
+       }, {"ready"});
+  add("scope", {"tickets"}, "scope <version> add|remove|resolved|unresolved <TICKET>…",
+       "tickets in the release and whether each is resolved",
        {"scope 4.2.0 add PAY-12 PAY-13", "scope 4.2.0 resolved PAY-12"}, [](args& rest) -> command {
          scope_command cmd;
          cmd.version = take(rest, "version");
@@ -216,22 +224,22 @@ std::vector<command_spec> build_specs() {
          }
          rest.clear();
          return cmd;
-       }});
-  add({"close", {}, "close <version>", "ends the release (the review must be done)", "coordinator",
+       }, {"scope"});
+  add("close", {}, "close <version>", "ends the release (the review must be done)",
        {"close 4.2.0"}, [](args& rest) -> command {
          close_command cmd{take(rest, "version")};
          expect_end(rest);
          return cmd;
-       }});
-  add({"cancel", {}, "cancel <version> <reason…>", "cancels the release at any stage", "coordinator",
+       }, {"close"});
+  add("cancel", {}, "cancel <version> <reason…>", "cancels the release at any stage",
        {"cancel 4.2.0 superseded by 4.3.0"}, [](args& rest) -> command {
          cancel_command cmd;
          cmd.version = take(rest, "version");
          cmd.reason = take_required_rest(rest, "reason");
          return cmd;
-       }});
-  add({"signoff", {"sign-off", "request"}, "signoff <version> <role> <@user>…",
-       "asks those people to sign off for that role, each by direct message with Approve / Reject", "coordinator",
+       }, {"cancel"});
+  add("signoff", {"sign-off", "request"}, "signoff <version> <role> <@user>…",
+       "asks those people to sign off for that role, each by direct message with Approve / Reject",
        {"signoff 4.2.0 qa @quinn"}, [](args& rest) -> command {
          signoff_command cmd;
          cmd.version = take(rest, "version");
@@ -239,7 +247,7 @@ std::vector<command_spec> build_specs() {
          if (rest.empty()) fail("missing @user to ask");
          while (!rest.empty()) cmd.users.push_back(take_user(rest, "each person"));
          return cmd;
-       }});
+       }, {"signoff"});
   const auto parse_decision = [](bool approve) {
     return [approve](args& rest) -> command {
       decide_command cmd;
@@ -253,22 +261,22 @@ std::vector<command_spec> build_specs() {
       return cmd;
     };
   };
-  add({"approve", {"lgtm"}, "approve <version> [as <role>] [note…]", "records your approval for a role you hold",
-       "a holder of the role", {"approve 4.2.0", "approve 4.2.0 as qa regression clean"}, parse_decision(true)});
-  add({"reject", {}, "reject <version> [as <role>] <reason…>", "records your rejection; the release cannot pass signoff",
-       "a holder of the role", {"reject 4.2.0 as qa checkout broken on Safari"}, parse_decision(false)});
-  add({"cutoff", {"cut-off", "codefreeze"}, "cutoff <version> <YYYY-MM-DD HH:MM> [Area/City]",
-       "announces code cut-off now and reminds the release before it (24 h, 1 h, at the moment)", "coordinator, infra",
+  add("approve", {"lgtm"}, "approve <version> [as <role>] [note…]", "records your approval for a role you hold",
+      {"approve 4.2.0", "approve 4.2.0 as qa regression clean"}, parse_decision(true), {}, "a holder of the role");
+  add("reject", {}, "reject <version> [as <role>] <reason…>", "records your rejection; the release cannot pass signoff",
+      {"reject 4.2.0 as qa checkout broken on Safari"}, parse_decision(false), {}, "a holder of the role");
+  add("cutoff", {"cut-off", "codefreeze"}, "cutoff <version> <YYYY-MM-DD HH:MM> [Area/City]",
+       "announces code cut-off now and reminds the release before it (24 h, 1 h, at the moment)",
        {"cutoff 4.2.0 2026-12-01 17:00"}, [](args& rest) -> command {
          cutoff_command cmd;
          cmd.version = take(rest, "version");
          cmd.when = take_required_rest(rest, "time (YYYY-MM-DD HH:MM)");
          return cmd;
-       }});
-  add({"deploy", {"deployment"},
+       }, {"cutoff"});
+  add("deploy", {"deployment"},
        "deploy <version> <env> start [downtime <min>] | step <text…> | done [downtime <min>] | failed <reason…> | "
        "rollback <reason…>",
-       "announces deployment progress to an environment, in path order", "infra, dev-lead, coordinator",
+       "announces deployment progress to an environment, in path order",
        {"deploy 4.2.0 uat start downtime 5", "deploy 4.2.0 uat step migrations applied", "deploy 4.2.0 uat done"},
        [](args& rest) -> command {
          deploy_command cmd;
@@ -282,18 +290,18 @@ std::vector<command_spec> build_specs() {
            cmd.text = take_required_rest(rest, cmd.action == "step" ? "step text" : "reason");
          }
          return cmd;
-       }});
-  add({"incident", {"outage"}, "incident <version> <sev1|sev2|sev3> <description…>",
-       "records an outage or incident caused by the release", "anyone",
+       }, {"deploy"});
+  add("incident", {"outage"}, "incident <version> <sev1|sev2|sev3> <description…>",
+       "records an outage or incident caused by the release",
        {"incident 4.2.0 sev2 checkout latency doubled"}, [](args& rest) -> command {
          incident_command cmd;
          cmd.version = take(rest, "version");
          cmd.severity = one_of(take_lower(rest, "severity"), {"sev1", "sev2", "sev3"}, "severity");
          cmd.description = take_required_rest(rest, "description");
          return cmd;
-       }});
-  add({"review", {"retro"}, "review <version> start | add <good|improve|action> <text…> [@owner] | close",
-       "the post-release review: lessons, improvements and actions", "coordinator (start, close), anyone (add)",
+       }, {"incident"});
+  add("review", {"retro"}, "review <version> start | add <good|improve|action> <text…> [@owner] | close",
+       "the post-release review: lessons, improvements and actions",
        {"review 4.2.0 start", "review 4.2.0 add action automate smoke tests @dana", "review 4.2.0 close"},
        [](args& rest) -> command {
          review_command cmd;
@@ -310,9 +318,9 @@ std::vector<command_spec> build_specs() {
          }
          expect_end(rest);
          return cmd;
-       }});
-  add({"report", {"kpi", "kpis"}, "report [<from YYYY-MM-DD> [<to YYYY-MM-DD>]] [public]",
-       "the release KPIs for a period (default: this quarter)", "anyone",
+       }, {"review-manage", "review-add"});
+  add("report", {"kpi", "kpis"}, "report [<from YYYY-MM-DD> [<to YYYY-MM-DD>]] [public]",
+       "the release KPIs for a period (default: this quarter)",
        {"report", "report 2026-01-01 2026-07-01"}, [](args& rest) -> command {
          report_command cmd;
          cmd.make_public = take_public_flag(rest);
@@ -320,9 +328,9 @@ std::vector<command_spec> build_specs() {
          if (!rest.empty()) cmd.to = take(rest, "to date");
          expect_end(rest);
          return cmd;
-       }});
-  add({"audit", {"history"}, "audit <version> | audit verify",
-       "the release's audit trail, or a check that the whole trail is unaltered", "coordinator, admin",
+       }, {"report"});
+  add("audit", {"history"}, "audit <version> | audit verify",
+       "the release's audit trail, or a check that the whole trail is unaltered",
        {"audit 4.2.0", "audit verify"}, [](args& rest) -> command {
          audit_command cmd;
          auto target = take(rest, "version or verify");
@@ -333,8 +341,8 @@ std::vector<command_spec> build_specs() {
          }
          expect_end(rest);
          return cmd;
-       }});
-  add({"role", {"grant"}, "role <@user> add|remove <role>", "grants or removes a role", "admin",
+       }, {"audit"});
+  add("role", {"grant"}, "role <@user> add|remove <role>", "grants or removes a role",
        {"role @quinn add qa"}, [](args& rest) -> command {
          role_command cmd;
          cmd.user = take_user(rest, "user");
@@ -342,22 +350,22 @@ std::vector<command_spec> build_specs() {
          cmd.role = take_lower(rest, "role");
          expect_end(rest);
          return cmd;
-       }});
-  add({"roles", {"who"}, "roles [<@user>]", "who holds which role", "admin", {"roles", "roles @quinn"},
+       }, {"role"});
+  add("roles", {"who"}, "roles [<@user>]", "who holds which role", {"roles", "roles @quinn"},
        [](args& rest) -> command {
          roles_command cmd;
          if (!rest.empty()) cmd.user = take_user(rest, "user");
          expect_end(rest);
          return cmd;
-       }});
-  add({"tests", {"unit-tests"}, "tests <version> <count>", "records the number of unit test cases in the release",
-       "release-coordinator, dev-lead, developer, qa", {"tests 4.2.0 1840"}, [](args& rest) -> command {
+       }, {"role"});
+  add("tests", {"unit-tests"}, "tests <version> <count>", "records the number of unit test cases in the release",
+      {"tests 4.2.0 1840"}, [](args& rest) -> command {
          tests_command cmd;
          cmd.version = take(rest, "version");
          cmd.count = to_int(take(rest, "count"), "count");
          expect_end(rest);
          return cmd;
-       }});
+       }, {"tests"});
 
   std::set<std::string> names;
   for (const auto& spec : specs) {
@@ -418,6 +426,57 @@ std::string mention_id(std::string_view token) {
 const std::vector<command_spec>& command_specs() {
   static const std::vector<command_spec> specs = build_specs();
   return specs;
+}
+
+const std::vector<std::string>& command_families() {
+  static const std::vector<std::string> families = [] {
+    std::vector<std::string> all;
+    for (const auto& spec : command_specs()) {
+      for (const auto& family : spec.families) {
+        if (std::find(all.begin(), all.end(), family) == all.end()) all.push_back(family);
+      }
+    }
+    return all;
+  }();
+  return families;
+}
+
+std::vector<std::string> commands_of_family(std::string_view family) {
+  std::vector<std::string> names;
+  for (const auto& spec : command_specs()) {
+    if (std::find(spec.families.begin(), spec.families.end(), family) != spec.families.end()) names.push_back(spec.name);
+  }
+  return names;
+}
+
+const std::vector<action_spec>& action_specs() {
+  // Beside approve and reject: the sign-off card's buttons carry the request id as their value.
+  static const std::vector<action_spec> actions = [] {
+    const auto decision = [](bool approve) {
+      return [approve](std::string_view value) -> command {
+        std::int64_t request_id = 0;
+        const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), request_id);
+        if (error != std::errc{} || end != value.data() + value.size() || request_id <= 0) {
+          fail("that button carries no sign-off request");
+        }
+        return click_command{request_id, approve};
+      };
+    };
+    std::vector<action_spec> all{{std::string{signoff_approve_action}, "approve", decision(true)},
+                                 {std::string{signoff_reject_action}, "reject", decision(false)}};
+    for (const auto& action : all) {
+      if (find_spec(action.command_name) == nullptr) throw std::logic_error{"action for an unknown command: " + action.id};
+    }
+    return all;
+  }();
+  return actions;
+}
+
+const action_spec* find_action(std::string_view id) {
+  for (const auto& action : action_specs()) {
+    if (action.id == id) return &action;
+  }
+  return nullptr;
 }
 
 const command_spec* find_spec(std::string_view name_or_alias) {

@@ -30,13 +30,33 @@ struct command_spec {
   std::vector<std::string> aliases;
   std::string usage;
   std::string summary;
-  std::string who;
   std::vector<std::string> examples;
   std::function<command(std::vector<std::string>&)> parse;  // throws parse_error
+  // The policy's permission families governing the command; the loaded policy says who may.
+  std::vector<std::string> families;
+  // Who may when no family governs it (the command decides: help is anyone's, approve a role holder's).
+  std::string who;
+};
+
+// The id a button or form submits, the command it performs, and how its value becomes that command.
+struct action_spec {
+  std::string id;
+  std::string command_name;                              // the command_spec it performs
+  std::function<command(std::string_view value)> parse;  // throws parse_error
 };
 
 // Every command, in the order help lists them; built once, duplicates rejected.
 const std::vector<command_spec>& command_specs();
 const command_spec* find_spec(std::string_view name_or_alias);
+// Every permission family some command names, in registry order, each once.
+const std::vector<std::string>& command_families();
+// The commands a family governs, for messages ("deploy, incident").
+std::vector<std::string> commands_of_family(std::string_view family);
+
+// The action ids on the bot's buttons.
+inline constexpr std::string_view signoff_approve_action = "signoff_approve";
+inline constexpr std::string_view signoff_reject_action = "signoff_reject";
+const std::vector<action_spec>& action_specs();
+const action_spec* find_action(std::string_view id);
 
 }  // namespace releasebot::commands

@@ -1,5 +1,7 @@
 #include "commands/policy.hpp"
 
+#include "commands/parser.hpp"
+
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -34,12 +36,6 @@ constexpr name_table<version_bump, 3> bump_names{{
     {version_bump::minor, "minor"},
     {version_bump::patch, "patch"},
 }};
-
-// A misspelt family would silently leave its commands open to anyone, so only these are accepted.
-constexpr std::array permission_families{
-    "open"sv,  "schedule"sv, "advance"sv, "check"sv,  "scope"sv,  "close"sv, "cancel"sv,
-    "signoff"sv, "review-manage"sv, "audit"sv, "cutoff"sv, "deploy"sv, "role"sv, "tests"sv,
-};
 
 // Offsets and notice periods feed time-point arithmetic; a bound keeps that from overflowing.
 constexpr std::chrono::days longest_period{3650};
@@ -223,6 +219,10 @@ public:
                {"roles", "coordinator_role", "environments", "production_environment",
                 "readiness_teams", "cutoff_reminders", "nudges", "stages", "types", "permissions"});
     out_.roles = id_list(root, "", "roles", "role", R"(["release-coordinator", "qa"])");
+    if (std::ranges::find(out_.roles, "anyone") != out_.roles.end()) {
+      fail(root.get("roles")->source(), "roles", "'anyone' cannot be a role: in [permissions] it means no restriction",
+           "name the role something else, e.g. \"staff\"");
+    }
     out_.coordinator_role = role(text(root, "", "coordinator_role", R"("release-coordinator")"));
     out_.environments =
         id_list(root, "", "environments", "environment", R"(["alpha", "beta", "production"])");
@@ -557,23 +557,56 @@ private:
     return type;
   }
 
+  // Each family is one of: `deploy = "anyone"`, `deploy = ["infra", "qa"]`, or a table
+  // [permissions.deploy] with roles (a list or "anyone") and release_coordinator. Every family a
+  // command names must be there: a family left out would otherwise be open, or silently shut.
   void read_permissions(const toml::table& root) {
+    const auto& families = command_families();
     const auto& table = expect<toml::table>(
-        required(root, "", "permissions", "add a [permissions.<command>] table for each restricted command family"),
-        "permissions", "a table", "write each command family as a [permissions.<command>] table");
+        required(root, "", "permissions", permissions_fix(families.front())),
+        "permissions", "a table", "write each command family as a key of [permissions]");
     for (const auto& [key, node] : in_file_order(table)) {
-      const std::string path = child("permissions", key->str());
-      if (std::ranges::find(permission_families, key->str()) == permission_families.end()) {
-        fail(key->source(), path, cat("unknown command family '", key->str(), "'"),
-             pick_one_of(key->str(), permission_families));
+      const std::string family{key->str()};
+      const std::string path = child("permissions", family);
+      if (std::ranges::find(families, family) == families.end()) {
+        fail(key->source(), path, cat("unknown command family '", family, "'"), pick_one_of(family, families));
       }
-      const auto& family = expect<toml::table>(*node, path, "a table",
-                                               cat("write it as a [permissions.", key->str(), "] table"));
-      check_keys(family, path, {"roles", "release_coordinator"});
-      out_.permissions.push_back({std::string(key->str()),
-                                  role_list(family, path, "roles", R"(["release-coordinator"])"),
-                                  optional_flag(family, path, "release_coordinator", true)});
+      permission rule{family, {}, true, false};
+      if (const auto* rules = node->as_table()) {
+        check_keys(*rules, path, {"roles", "release_coordinator"});
+        read_who(*rules, path, "roles", rule);
+        rule.release_coordinator_may = optional_flag(*rules, path, "release_coordinator", true);
+      } else {
+        read_who(table, "permissions", family, rule);
+      }
+      out_.permissions.push_back(std::move(rule));
     }
+    for (const auto& family : families) {
+      if (out_.find_permission(family) != nullptr) continue;
+      fail(table.source(), child("permissions", family),
+           cat("no rule for the command family '", family, "' (", listing(commands_of_family(family)), ")"),
+           permissions_fix(family));
+    }
+  }
+
+  static std::string permissions_fix(std::string_view family) {
+    return cat("add ", family, " = [\"release-coordinator\"] (the roles that may) or ", family,
+               " = \"anyone\" under [permissions]");
+  }
+
+  // `key` holds either "anyone" or a list of roles.
+  void read_who(const toml::table& table, std::string_view path, std::string_view key, permission& rule) const {
+    const toml::node* node = table.get(key);
+    if (node != nullptr && node->is_string()) {
+      const auto& text = node->as_string()->get();
+      if (text != "anyone") {
+        fail(node->source(), child(path, key), cat("'", text, "' is neither \"anyone\" nor a list of roles"),
+             cat("write ", key, " = \"anyone\" or ", key, " = [\"", text, "\"]"));
+      }
+      rule.anyone = true;
+      return;
+    }
+    rule.roles = role_list(table, path, key, R"(["release-coordinator"] or "anyone")");
   }
 
   std::vector<std::string> stage_ids() const {

@@ -55,10 +55,12 @@ struct release_type_definition {
 
 // Which roles may run a command family (admins may always; the release's own coordinator where
 // `release_coordinator_may` says so).
+// Every family a command names must have one (the loader refuses a policy that leaves one out).
 struct permission {
-  std::string command;            // "open", "schedule", "deploy", …
+  std::string command;            // the family: "open", "schedule", "deploy", …
   std::vector<std::string> roles; // role ids
   bool release_coordinator_may = true;
+  bool anyone = false;            // written `family = "anyone"`: no restriction, said explicitly
 };
 
 // Chasing pending sign-offs: when, within whose working hours, and when to tell the coordinator.

@@ -106,7 +106,9 @@ outcome handle(handler_context& ctx, const open_command& cmd) {
   return changed_reply(reply.build());
 }
 
-outcome handle(handler_context& ctx, const list_command& cmd) {
+namespace {
+
+message release_list(handler_context& ctx, const list_command& cmd) {
   const bool all = cmd.filter == "all";
   const bool active_only = cmd.filter == "active";
   if (!all && !active_only) require_type(ctx, cmd.filter);
@@ -124,12 +126,24 @@ outcome handle(handler_context& ctx, const list_command& cmd) {
     out.text(active_only ? "No active releases — open one with: open <version> <type> [title]"
                          : "No releases match " + cmd.filter + ".");
   }
-  return query_reply(out.build(), cmd.make_public);
+  return out.build();
+}
+
+}  // namespace
+
+outcome handle(handler_context& ctx, const list_command& cmd) {
+  ctx.require_permission("list", nullptr);
+  return query_reply(release_list(ctx, cmd), cmd.make_public);
 }
 
 outcome handle(handler_context& ctx, const status_command& cmd) {
-  if (cmd.version) return query_reply(status_message(ctx, load_snapshot(ctx, ctx.resolve(*cmd.version))), cmd.make_public);
-  return handle(ctx, list_command{"active", cmd.make_public});
+  if (!cmd.version) {
+    ctx.require_permission("status", nullptr);
+    return query_reply(release_list(ctx, list_command{"active", cmd.make_public}), cmd.make_public);
+  }
+  const auto release = ctx.resolve(*cmd.version);
+  ctx.require_permission("status", &release);
+  return query_reply(status_message(ctx, load_snapshot(ctx, release)), cmd.make_public);
 }
 
 outcome handle(handler_context& ctx, const schedule_command& cmd) {
@@ -291,6 +305,7 @@ outcome handle(handler_context& ctx, const check_command& cmd) {
 
 outcome handle(handler_context& ctx, const ready_command& cmd) {
   auto release = ctx.resolve_active(cmd.version);
+  ctx.require_permission("ready", &release);
   if (!ctx.rules.has_team(cmd.team)) {
     ctx.refuse("'" + cmd.team + "' is not a readiness team — use one of: " + join_words(ctx.rules.readiness_teams));
   }

@@ -76,6 +76,7 @@ outcome handle(handler_context& ctx, const review_command& cmd) {
   if (!review) ctx.refuse("the review of " + release.version + " has not started — review " + release.version + " start");
   if (review->closed_at) ctx.refuse("the review of " + release.version + " is closed");
   if (cmd.action == "add") {
+    ctx.require_permission("review-add", &release);
     if (cmd.text.size() > 1000) ctx.refuse("keep review items under 1000 characters");
     ctx.releases.add_review_item(release.id, {cmd.kind, cmd.text, cmd.owner, ctx.from.user, ctx.from.now});
     ctx.audit(&release, "review_add",
@@ -120,6 +121,7 @@ std::string signed_minutes(std::int64_t minutes) { return (minutes > 0 ? "+" : "
 }  // namespace
 
 outcome handle(handler_context& ctx, const report_command& cmd) {
+  ctx.require_permission("report", nullptr);
   auto [from, to] = this_quarter(ctx);
   if (cmd.from) from = report_date(ctx, *cmd.from);
   if (cmd.to) to = report_date(ctx, *cmd.to);

@@ -1,4 +1,5 @@
 // Handlers for sign-offs: requests with buttons, typed approvals and rejections, button clicks.
+#include "commands/parser.hpp"
 #include "commands/release_view.hpp"
 #include "commands/timers.hpp"
 
@@ -99,8 +100,8 @@ outcome handle(handler_context& ctx, const signoff_command& cmd) {
     card.text(") as ").strong(cmd.role).text(".").line();
     card.text("Approve or reject below, or type approve " + release.version + " as " + cmd.role + " [note].");
     const auto value = std::to_string(request_id);
-    card.add_button({"signoff_approve", "Approve", value, button_style::primary, ""});
-    card.add_button({"signoff_reject", "Reject", value, button_style::danger,
+    card.add_button({std::string{signoff_approve_action}, "Approve", value, button_style::primary, ""});
+    card.add_button({std::string{signoff_reject_action}, "Reject", value, button_style::danger,
                      "Reject " + release.version + " as " + cmd.role + "? The release cannot pass sign-off until a "
                      "new approval."});
     const auto card_id = ctx.send_direct(release, user, card.build());

@@ -1,5 +1,6 @@
 #include "commands/timers.hpp"
 
+#include "commands/parser.hpp"
 #include "commands/release_view.hpp"
 #include "commands/time_text.hpp"
 #include "commands/working_time.hpp"
@@ -106,8 +107,8 @@ bool fire_signoff_nudge(handler_context& ctx, const storage::release_record& rel
   out.strong(release.version).text(" as ").strong(request.role).text(".").line();
   out.text("Approve or reject below, or type approve " + release.version + " as " + request.role + " [note].");
   const auto value = std::to_string(request.id);
-  out.add_button({"signoff_approve", "Approve", value, button_style::primary, ""});
-  out.add_button({"signoff_reject", "Reject", value, button_style::danger,
+  out.add_button({std::string{signoff_approve_action}, "Approve", value, button_style::primary, ""});
+  out.add_button({std::string{signoff_reject_action}, "Reject", value, button_style::danger,
                   "Reject " + release.version + " as " + request.role + "?"});
   add_late_note(out, ctx, timer, late);
   ctx.send_direct(release, request.assignee, out.build());

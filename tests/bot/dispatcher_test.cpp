@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -253,7 +255,7 @@ TEST_CASE("a sign-off button belongs to the person asked", "[dispatcher]") {
   // Buttons that are not ours, or carry no request, are refused.
   CHECK(contains(bot.click("quinn", "launch_missiles", std::to_string(request_id)).reply.plain_text(),
                  "not one of mine"));
-  CHECK(contains(bot.click("quinn", "signoff_approve", "12abc").reply.plain_text(), "carries no request"));
+  CHECK(contains(bot.click("quinn", "signoff_approve", "12abc").reply.plain_text(), "carries no sign-off request"));
   CHECK(contains(bot.click("quinn", "signoff_approve", "999").reply.plain_text(), "no longer exists"));
   CHECK(bot.row_counts() == before);
   CHECK(bot.count("SELECT count(*) FROM signoff_decisions") == 0);
@@ -315,4 +317,62 @@ TEST_CASE("pings typed into a title never reach a reply or announcement", "[disp
   // The words themselves are still shown.
   CHECK(contains(texts[1], "big"));
   CHECK(contains(texts[1], "release"));
+}
+
+namespace {
+
+// The shipped policy with one rule rewritten, as an organisation would edit it.
+commands::policy shipped_policy_with(const std::string& shipped_rule, const std::string& own_rule) {
+  std::ifstream in{RELEASEBOT_SOURCE_DIR "/deploy/policy.toml"};
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  const auto at = text.find(shipped_rule);
+  REQUIRE(at != std::string::npos);
+  return commands::parse_policy(text.replace(at, shipped_rule.size(), own_rule), "our-policy.toml");
+}
+
+}  // namespace
+
+TEST_CASE("help says who may from the loaded policy, and the rule is the one applied", "[dispatcher][permissions]") {
+  storage::database db = storage::database::open_in_memory();
+  storage::migrate(db);
+  const auto rules = shipped_policy_with("[permissions.deploy]\nroles = [\"infra\", \"dev-lead\", \"release-coordinator\"]",
+                                         "[permissions.deploy]\nroles = [\"qa\"]\nrelease_coordinator = false");
+  commands::engine engine{db, rules, commands::engine_settings{{"alice"}, "UTC", {}}};
+  bot::dispatcher dispatcher{db, engine, [] { return fixed_now; }};
+  int next = 0;
+  const auto say = [&](const std::string& user, const std::string& text) {
+    return dispatcher.dispatch(bot_fixture::event(user, text, "Ev" + std::to_string(++next)));
+  };
+
+  const auto help = say("bob", "help deploy").reply.plain_text();
+  INFO(help);
+  CHECK(contains(help, "who: qa (and admins)"));
+  CHECK_FALSE(contains(help, "infra"));
+  CHECK(contains(say("bob", "help status").reply.plain_text(), "who: anyone"));
+  CHECK(contains(say("bob", "help review").reply.plain_text(),
+                 "who: review-manage: release-coordinator, the release's coordinator (and admins); review-add: anyone"));
+  CHECK(contains(say("bob", "help approve").reply.plain_text(), "who: a holder of the role"));
+
+  REQUIRE_FALSE(say("alice", "open 4.2.0 minor").refused);
+  REQUIRE_FALSE(say("alice", "role <@dana> add infra").refused);
+  REQUIRE_FALSE(say("alice", "role <@quinn> add qa").refused);
+  const auto refused = say("dana", "deploy 4.2.0 local start");
+  CHECK(refused.refused);
+  CHECK(contains(refused.reply.plain_text(), "only qa can deploy 4.2.0"));
+  const auto by_qa = say("quinn", "deploy 4.2.0 local start");
+  INFO(by_qa.reply.plain_text());
+  CHECK_FALSE(contains(by_qa.reply.plain_text(), "only qa can"));
+}
+
+TEST_CASE("a family restricted in the policy is refused to others, even a read", "[dispatcher][permissions]") {
+  storage::database db = storage::database::open_in_memory();
+  storage::migrate(db);
+  const auto rules = shipped_policy_with("status = \"anyone\"", "status = [\"qa\"]");
+  commands::engine engine{db, rules, commands::engine_settings{{"alice"}, "UTC", {}}};
+  bot::dispatcher dispatcher{db, engine, [] { return fixed_now; }};
+  const auto refused = dispatcher.dispatch(bot_fixture::event("bob", "status", "Ev1"));
+  CHECK(refused.refused);
+  CHECK(contains(refused.reply.plain_text(), "only qa, the release's coordinator can status"));
+  CHECK_FALSE(dispatcher.dispatch(bot_fixture::event("alice", "status", "Ev2")).refused);  // an admin
+  CHECK_FALSE(dispatcher.dispatch(bot_fixture::event("bob", "list", "Ev3")).refused);      // list is its own family
 }

@@ -488,7 +488,7 @@ TEST_CASE("the command registry is consistent", "[parser]") {
     INFO("command " << spec.name);
     CHECK_FALSE(spec.usage.empty());
     CHECK_FALSE(spec.summary.empty());
-    CHECK_FALSE(spec.who.empty());
+    CHECK(spec.who.empty() != spec.families.empty());  // the policy says who, or the command does
     CHECK(spec.usage.rfind(spec.name, 0) == 0);
     CHECK(static_cast<bool>(spec.parse));
     CHECK(names.insert(spec.name).second);
@@ -517,6 +517,35 @@ TEST_CASE("the command registry is consistent", "[parser]") {
   }
   CHECK(find_spec("DEPLOY") == find_spec("deploy"));
   CHECK(find_spec("nonsense") == nullptr);
+}
+
+TEST_CASE("button actions are declared beside the command they perform", "[parser]") {
+  const auto* approve = find_action(signoff_approve_action);
+  REQUIRE(approve != nullptr);
+  CHECK(approve->command_name == "approve");
+  const auto clicked = approve->parse("42");
+  REQUIRE(std::holds_alternative<click_command>(clicked));
+  CHECK(std::get<click_command>(clicked).request_id == 42);
+  CHECK(std::get<click_command>(clicked).approve);
+
+  const auto* reject = find_action(signoff_reject_action);
+  REQUIRE(reject != nullptr);
+  CHECK(reject->command_name == "reject");
+  CHECK_FALSE(std::get<click_command>(reject->parse("7")).approve);
+
+  for (const std::string_view bad : {"", "x", "42x", "-3", "0"}) {
+    INFO("value '" << bad << "'");
+    CHECK_THROWS_AS(approve->parse(bad), parse_error);
+  }
+  CHECK(find_action("signoff_maybe") == nullptr);
+}
+
+TEST_CASE("the permission families are the ones the commands name", "[parser]") {
+  const auto& families = command_families();
+  CHECK(std::find(families.begin(), families.end(), "deploy") != families.end());
+  CHECK(std::find(families.begin(), families.end(), "review-add") != families.end());
+  CHECK(commands_of_family("role") == std::vector<std::string>{"role", "roles"});
+  CHECK(commands_of_family("nothing").empty());
 }
 
 TEST_CASE("mention_id forms", "[parser]") {

@@ -1,4 +1,5 @@
 #include "commands/policy.hpp"
+#include "commands/parser.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -12,6 +13,7 @@
 namespace {
 
 using namespace std::chrono_literals;
+using releasebot::commands::command_families;
 using releasebot::commands::gate_requirement;
 using releasebot::commands::load_policy;
 using releasebot::commands::parse_policy;
@@ -70,6 +72,26 @@ signoffs = ["dev-lead"]
 notice_days = 0
 bump = "patch"
 retroactive_signoffs = true
+
+[permissions]
+list = "anyone"
+status = "anyone"
+report = "anyone"
+ready = "anyone"
+incident = "anyone"
+review-add = "anyone"
+schedule = ["release-coordinator"]
+advance = ["release-coordinator"]
+check = ["release-coordinator"]
+scope = ["release-coordinator", "dev-lead"]
+close = ["release-coordinator"]
+cancel = ["release-coordinator"]
+signoff = ["release-coordinator"]
+review-manage = ["release-coordinator"]
+audit = ["release-coordinator"]
+cutoff = ["release-coordinator"]
+role = []
+tests = ["dev-lead", "qa"]
 
 [permissions.open]
 roles = ["release-coordinator", "dev-lead"]
@@ -252,7 +274,13 @@ TEST_CASE("the shipped policy is PROCESS.md", "[policy]") {
     CHECK(p.find_permission("tests")->roles == strings{"release-coordinator", "dev-lead", "developer", "qa"});
     CHECK(p.find_permission("cutoff")->roles == strings{"release-coordinator", "infra"});
     CHECK(p.find_permission("review-manage") != nullptr);
-    CHECK(p.find_permission("status") == nullptr);
+    CHECK(p.find_permission("status")->anyone);
+    CHECK(p.find_permission("review-add")->anyone);
+    CHECK_FALSE(p.find_permission("review-manage")->anyone);
+    for (const auto& family : command_families()) {
+      INFO("family " << family);
+      CHECK(p.find_permission(family) != nullptr);
+    }
   }
 
   SECTION("lookups") {
@@ -283,7 +311,7 @@ TEST_CASE("a minimal policy parses, keeping types in file order", "[policy]") {
   CHECK(type_ids(p) == strings{"minor", "emergency"});
   CHECK(stage(p, "planning").checklist.at(1).owner_role == "qa");
   CHECK(stage(p, "planning").checklist.at(0).owner_role.empty());
-  CHECK(p.permissions.at(0).command == "open");
+  CHECK(p.permissions.at(0).command == "list");
   CHECK(p.cutoff_reminders == std::vector<std::chrono::minutes>{24h, 0min});
 
   const policy compound = parse_policy(broken(R"(["24h", "0m"])", R"(["2d", "1h30m", "90m", "0"])"), "x.toml");
@@ -458,6 +486,33 @@ TEST_CASE("policy errors: unknown keys", "[policy][errors]") {
   SECTION("a misspelt command family") {
     const auto text = broken("[permissions.deploy]", "[permissions.deplyo]");
     check_error(text, "deplyo", {"permissions.deplyo", "unknown command family 'deplyo'", "did you mean 'deploy'?"});
+  }
+}
+
+TEST_CASE("permissions fail closed: every command family needs a rule", "[policy][errors]") {
+  SECTION("a family left out is refused, naming its commands and the fix") {
+    const auto text = broken("incident = \"anyone\"\n", "");
+    check_error(text, "[permissions]",
+                {"permissions.incident", "no rule for the command family 'incident' (incident)",
+                 "incident = \"anyone\"", "under [permissions]"});
+  }
+  SECTION("a policy without [permissions] at all") {
+    std::string text(minimal);
+    text.erase(text.find("[permissions]"));
+    CHECK_THAT(error_of(text), Catch::Contains("permissions") && Catch::Contains("\"anyone\""));
+  }
+  SECTION("anything but \"anyone\" as a word") {
+    const auto text = broken("incident = \"anyone\"", "incident = \"everyone\"");
+    check_error(text, "incident = \"everyone\"", {"permissions.incident", "'everyone' is neither \"anyone\""});
+  }
+  SECTION("\"anyone\" cannot also be a role") {
+    const auto text = broken(R"(roles = ["release-coordinator", "qa", "dev-lead"])",
+                             R"(roles = ["release-coordinator", "qa", "dev-lead", "anyone"])");
+    check_error(text, "roles = [", {"'anyone' cannot be a role"});
+  }
+  SECTION("the long form takes \"anyone\" too") {
+    const auto text = broken("[permissions.deploy]\nroles = [\"dev-lead\"]", "[permissions.deploy]\nroles = \"anyone\"");
+    CHECK(parse_policy(text, "x.toml").find_permission("deploy")->anyone);
   }
 }
 
