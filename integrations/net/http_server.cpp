@@ -87,7 +87,11 @@ void http_router::add(std::string method, std::string path, handler on_request, 
 
 http_router::lookup http_router::find(std::string_view method, std::string_view path) const {
   lookup result;
-  // The longest matching pattern wins, so "/hooks/github" beats "/hooks/*".
+  // An exact path beats any pattern; among patterns the longest wins, so "/hooks/github" beats
+  // "/hooks/*" whichever was registered first.
+  const auto specificity = [](const std::string& pattern) {
+    return pattern.ends_with("/*") ? pattern.size() : std::string::npos;
+  };
   std::size_t best = 0;
   bool any_limits = false;
   for (const auto& candidate : routes_) {
@@ -95,9 +99,9 @@ http_router::lookup http_router::find(std::string_view method, std::string_view 
     if (!any_limits || candidate.limits.max_body_bytes > result.limits.max_body_bytes) result.limits = candidate.limits;
     any_limits = true;
     if (candidate.method == method) {
-      if (result.found == nullptr || candidate.path.size() > best) {
+      if (result.found == nullptr || specificity(candidate.path) > best) {
         result.found = &candidate;
-        best = candidate.path.size();
+        best = specificity(candidate.path);
       }
     } else if (result.allow.find(candidate.method) == std::string::npos) {
       result.allow += (result.allow.empty() ? "" : ", ") + candidate.method;
@@ -145,6 +149,8 @@ void http_server::stop() {
   stopping_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  // Keep-alive connections waiting for a next request go now; one being answered finishes first.
+  for (auto* connection : idle_connections_) connection->cancel();
 }
 
 asio::awaitable<void> http_server::run() {
@@ -200,18 +206,21 @@ template <typename Stream>
 asio::awaitable<void> http_server::serve(Stream& stream) {
   beast::flat_buffer buffer;
   bool first = true;
+  auto* connection = &beast::get_lowest_layer(stream);
   while (!stopping_) {
     if (buffer.size() == 0) {
       // Waiting for a request to begin: the idle timeout between keep-alive requests.
-      beast::get_lowest_layer(stream).expires_after(first ? std::min(first_byte_timeout, settings_.idle_timeout)
-                                                          : settings_.idle_timeout);
+      connection->expires_after(first ? std::min(first_byte_timeout, settings_.idle_timeout) : settings_.idle_timeout);
+      idle_connections_.insert(connection);
       auto [wait_error, got] = co_await stream.async_read_some(buffer.prepare(4096), asio::as_tuple(asio::use_awaitable));
-      if (wait_error) break;  // closed, or idle too long
+      idle_connections_.erase(connection);
+      if (wait_error) break;  // closed, idle too long, or the server stopping
       buffer.commit(got);
     }
     first = false;
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
+    parser.body_limit(boost::none);  // Beast's own 1 MiB default would end the header read; the route decides
     beast::get_lowest_layer(stream).expires_after(header_timeout);
     auto [header_error, header_bytes] =
         co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));

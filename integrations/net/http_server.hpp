@@ -7,12 +7,14 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -103,6 +105,7 @@ private:
   boost::asio::ip::tcp::acceptor acceptor_;
   std::shared_ptr<boost::asio::ssl::context> tls_;  // connections keep the one they started with
   bool stopping_ = false;
+  std::set<boost::beast::tcp_stream*> idle_connections_;  // waiting for a next request
 };
 
 // Parses "host:port" ("[::1]:3978"); throws std::runtime_error with the fix.
