@@ -76,6 +76,7 @@ asio::awaitable<void> outbox_pump::run() {
     bool settled_any = false;
     std::optional<clock::time_point> next_look;
     if (!in_round_) next_look = co_await round(settled_any);
+    if (stopping_) break;  // stop() during a delivery: do not wait for the next look
     // Delivering can queue more (a notice about an unreachable person): look again at once.
     if ((poked_ || settled_any) && !stopping_) continue;
     if (next_look) {
@@ -201,6 +202,12 @@ asio::awaitable<bool> outbox_pump::deliver(const storage::outbox_message& messag
     storage::transaction tx{db_, storage::durability::process_crash};
     storage::outbox{db_}.count_attempt(message.id, result.outcome_known);
     tx.commit();
+  }
+  // A rate-limited attempt posted nothing and the hold below already spaces the next one: it
+  // does not also spend the conversation's pacing allowance.
+  if (result.retry_after && channel_.pace().burst > 0) {
+    auto& tokens = buckets_[conversation].tokens;
+    tokens = std::min(channel_.pace().burst, tokens + 1.0);
   }
   const auto wait = result.retry_after ? std::chrono::duration_cast<std::chrono::milliseconds>(*result.retry_after)
                                        : backoff(message.attempts);

@@ -1,12 +1,14 @@
 // End-to-end: the operations endpoints (/healthz, /readyz, /metrics) of the real `releasebot run`,
 // with no credentials, and as a Slack bot against the fake Slack, connected and then cut off.
 #include "../fakes/fake_slack.hpp"
+#include "../fakes/test_ca.hpp"
 #include "process.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 
@@ -22,6 +24,7 @@ using namespace std::chrono_literals;
 using releasebot::testing::fake_slack;
 using releasebot::testing::running_process;
 using releasebot::testing::temp_dir;
+using releasebot::testing::test_ca;
 
 namespace {
 
@@ -61,6 +64,32 @@ http_answer http_get(unsigned short port, const std::string& path) {
     return answer;
   } catch (const std::exception&) {
     return {};
+  }
+}
+
+// GET over TLS, trusting only `ca_pem`; status 0 when the handshake (or anything) fails.
+int https_get_status(unsigned short port, const std::string& ca_pem, const std::string& path) {
+  try {
+    asio::io_context io;
+    asio::ssl::context tls{asio::ssl::context::tls_client};
+    tls.add_certificate_authority(asio::buffer(ca_pem));
+    tls.set_verify_mode(asio::ssl::verify_peer);
+    asio::ssl::stream<asio::ip::tcp::socket> stream{io, tls};
+    stream.set_verify_callback(asio::ssl::host_name_verification("127.0.0.1"));
+    stream.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+    stream.handshake(asio::ssl::stream_base::client);
+    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    asio::write(stream, asio::buffer(request));
+    std::string raw;
+    boost::system::error_code error;
+    asio::read(stream, asio::dynamic_buffer(raw), error);
+    std::istringstream head{raw};
+    std::string version;
+    int status = 0;
+    head >> version >> status;
+    return status;
+  } catch (const std::exception&) {
+    return 0;
   }
 }
 
@@ -205,4 +234,50 @@ TEST_CASE("readiness follows the Slack connection: ready when connected, 503 whe
 
   bot->signal(SIGTERM);
   CHECK(bot->wait() == 0);
+}
+
+TEST_CASE("the HTTP server speaks TLS itself when given a certificate, and SIGHUP reloads it", "[e2e][operations]") {
+  temp_dir dir;
+  const auto port = free_port();
+  const test_ca first;
+  std::ofstream{dir.file("bot.crt")} << first.server_cert_pem();
+  std::ofstream{dir.file("bot.key")} << first.server_key_pem();
+  std::ofstream{dir.file("releasebot.toml")} << "[bot]\npolicy = \"" << RELEASEBOT_SOURCE_DIR << "/deploy/policy.toml\"\n"
+                                             << "[http]\nlisten = \"127.0.0.1:" << port << "\"\n"
+                                             << "tls_certificate = \"bot.crt\"\ntls_private_key = \"bot.key\"\n";
+  ::unsetenv("SLACK_APP_TOKEN");
+  ::unsetenv("SLACK_BOT_TOKEN");
+  running_process bot{{RELEASEBOT_BINARY, "run", "--db", dir.file("bot.db"), "--config", dir.file("releasebot.toml")}};
+  bot.close_input();
+  int status = 0;
+  for (int i = 0; i < 100 && status == 0; ++i) {
+    status = https_get_status(port, first.ca_pem(), "/healthz");
+    if (status == 0) std::this_thread::sleep_for(50ms);
+  }
+  INFO(bot.out() << bot.err());
+  CHECK(status == 200);
+  CHECK(http_get(port, "/healthz").status != 200);  // plain HTTP is not served on a TLS port
+
+  // A renewed certificate from another CA: written in place, then SIGHUP.
+  const test_ca second;
+  std::ofstream{dir.file("bot.crt")} << second.server_cert_pem();
+  std::ofstream{dir.file("bot.key")} << second.server_key_pem();
+  bot.signal(SIGHUP);
+  int renewed = 0;
+  for (int i = 0; i < 50 && renewed != 200; ++i) {
+    renewed = https_get_status(port, second.ca_pem(), "/healthz");
+    if (renewed != 200) std::this_thread::sleep_for(50ms);
+  }
+  CHECK(renewed == 200);
+  CHECK(https_get_status(port, first.ca_pem(), "/healthz") == 0);  // the old certificate is gone
+
+  // A broken renewal keeps the certificate that works.
+  std::ofstream{dir.file("bot.key")} << "not a key";
+  bot.signal(SIGHUP);
+  CHECK(bot.wait_for_output("\x01", 300ms) == false);  // lets the bot's log arrive
+  CHECK(bot.err().find("TLS certificate not reloaded, keeping the old one") != std::string::npos);
+  CHECK(https_get_status(port, second.ca_pem(), "/healthz") == 200);
+
+  bot.signal(SIGTERM);
+  CHECK(bot.wait() == 0);
 }
