@@ -120,7 +120,10 @@ asio::awaitable<std::optional<outbox_pump::clock::time_point>> outbox_pump::roun
         }
         held_until_.erase(held);
       }
-      if (const auto wait = pacing_wait(conversation); wait > clock::duration::zero()) {
+      // A message pays its conversation's pacing once, on its first attempt; a retry is spaced by
+      // its hold (the platform's Retry-After, or backoff) instead.
+      if (const auto wait = message.attempts == 0 ? pacing_wait(conversation) : clock::duration::zero();
+          wait > clock::duration::zero()) {
         wait_until(clock::now() + wait);
         continue;
       }
@@ -178,7 +181,7 @@ asio::awaitable<bool> outbox_pump::deliver(const storage::outbox_message& messag
     }
   }
 
-  if (channel_.pace().burst > 0) buckets_[conversation].tokens -= 1.0;
+  if (channel_.pace().burst > 0 && message.attempts == 0) buckets_[conversation].tokens -= 1.0;
   if (findable) {
     storage::transaction tx{db_, storage::durability::process_crash};
     storage::outbox{db_}.mark_posting(message.id, now_seconds());
@@ -202,12 +205,6 @@ asio::awaitable<bool> outbox_pump::deliver(const storage::outbox_message& messag
     storage::transaction tx{db_, storage::durability::process_crash};
     storage::outbox{db_}.count_attempt(message.id, result.outcome_known);
     tx.commit();
-  }
-  // A rate-limited attempt posted nothing and the hold below already spaces the next one: it
-  // does not also spend the conversation's pacing allowance.
-  if (result.retry_after && channel_.pace().burst > 0) {
-    auto& tokens = buckets_[conversation].tokens;
-    tokens = std::min(channel_.pace().burst, tokens + 1.0);
   }
   const auto wait = result.retry_after ? std::chrono::duration_cast<std::chrono::milliseconds>(*result.retry_after)
                                        : backoff(message.attempts);
