@@ -233,9 +233,10 @@ message help_message(std::string_view topic, const policy& rules) {
     out.strong(spec->name).text(" — ").text(spec->summary).line();
     out.text("usage: ").code(spec->usage).line();
     std::string who = spec->who;
-    for (const auto& family : spec->families) {
-      const auto rule = who_may(rules, family);
-      who += (who.empty() ? "" : "; ") + (spec->families.size() > 1 ? family + ": " + rule : rule);
+    for (std::size_t i = 0; i < spec->families.size(); ++i) {
+      const auto rule = who_may(rules, spec->families[i]);
+      const auto& use = i < spec->family_uses.size() ? spec->family_uses[i] : spec->families[i];
+      who += (who.empty() ? "" : "; ") + (spec->families.size() > 1 ? use + ": " + rule : rule);
     }
     out.text("who: ").text(who).line();
     if (!spec->aliases.empty()) out.text("also: ").text(join_words(spec->aliases)).line();

@@ -134,9 +134,13 @@ std::vector<command_spec> build_specs() {
   // reject: whoever was asked to sign off).
   const auto add = [&specs](std::string name, std::vector<std::string> aliases, std::string usage, std::string summary,
                             std::vector<std::string> examples, std::function<command(args&)> parse,
-                            std::vector<std::string> families, std::string who = {}) {
+                            std::vector<std::string> families, std::string who = {},
+                            std::vector<std::string> family_uses = {}) {
+    if (!family_uses.empty() && family_uses.size() != families.size()) {
+      throw std::logic_error{"command " + name + ": one use per permission family"};
+    }
     specs.push_back({std::move(name), std::move(aliases), std::move(usage), std::move(summary), std::move(examples),
-                     std::move(parse), std::move(families), std::move(who)});
+                     std::move(parse), std::move(families), std::move(family_uses), std::move(who)});
   };
 
   add("help", {"?", "commands"}, "help [command]", "what I can do here, and the syntax of one command",
@@ -318,7 +322,7 @@ std::vector<command_spec> build_specs() {
          }
          expect_end(rest);
          return cmd;
-       }, {"review-manage", "review-add"});
+       }, {"review-manage", "review-add"}, {}, {"start, close", "add"});
   add("report", {"kpi", "kpis"}, "report [<from YYYY-MM-DD> [<to YYYY-MM-DD>]] [public]",
        "the release KPIs for a period (default: this quarter)",
        {"report", "report 2026-01-01 2026-07-01"}, [](args& rest) -> command {

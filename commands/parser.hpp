@@ -34,6 +34,8 @@ struct command_spec {
   std::function<command(std::vector<std::string>&)> parse;  // throws parse_error
   // The policy's permission families governing the command; the loaded policy says who may.
   std::vector<std::string> families;
+  // For a command governed by several families: what each one covers ("start, close"), for help.
+  std::vector<std::string> family_uses;
   // Who may when no family governs it (the command decides: help is anyone's, approve a role holder's).
   std::string who;
 };

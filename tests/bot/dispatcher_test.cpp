@@ -350,7 +350,7 @@ TEST_CASE("help says who may from the loaded policy, and the rule is the one app
   CHECK_FALSE(contains(help, "infra"));
   CHECK(contains(say("bob", "help status").reply.plain_text(), "who: anyone"));
   CHECK(contains(say("bob", "help review").reply.plain_text(),
-                 "who: review-manage: release-coordinator, the release's coordinator (and admins); review-add: anyone"));
+                 "who: start, close: release-coordinator, the release's coordinator (and admins); add: anyone"));
   CHECK(contains(say("bob", "help approve").reply.plain_text(), "who: a holder of the role"));
 
   REQUIRE_FALSE(say("alice", "open 4.2.0 minor").refused);
