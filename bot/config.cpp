@@ -76,8 +76,13 @@ configuration load_configuration(const std::filesystem::path& file) {
   const auto& bot = table_of("bot") ? *table_of("bot") : empty;
   reject_unknown_keys(file, bot, "bot", {"database", "policy", "default_time_zone"});
   config.database = read_string(file, bot, "bot", "database", "releasebot.db");
-  const auto policy = read_string(file, bot, "bot", "policy", "policy.toml");
-  config.policy_file = std::filesystem::absolute(file).parent_path() / policy;
+  // Without [bot] policy the shipped default process applies, found as the shipped configuration
+  // is: a hand-written config with only [access] admins is complete.
+  if (bot.get("policy") == nullptr) {
+    config.policy_file = shipped_policy();
+  } else {
+    config.policy_file = std::filesystem::absolute(file).parent_path() / read_string(file, bot, "bot", "policy", "");
+  }
   config.default_time_zone = read_string(file, bot, "bot", "default_time_zone", "UTC");
   if (!commands::is_known_zone(config.default_time_zone)) {
     fail(file, bot.source(), "bot.default_time_zone",
@@ -130,6 +135,21 @@ configuration load_configuration(const std::filesystem::path& file) {
     }
   }
   return config;
+}
+
+std::filesystem::path shipped_policy() {
+  std::error_code ignored;
+  const auto executable = std::filesystem::read_symlink("/proc/self/exe", ignored);
+  const std::filesystem::path candidates[] = {
+      "deploy/policy.toml",
+      executable.parent_path() / "../share/releasebot/policy.toml",
+      std::filesystem::path{RELEASEBOT_SOURCE_DIR} / "deploy/policy.toml",
+  };
+  for (const auto& candidate : candidates) {
+    if (std::filesystem::is_regular_file(candidate, ignored)) return std::filesystem::absolute(candidate, ignored);
+  }
+  // Not found: named as the shipped one, so that the policy error says what is missing.
+  return std::filesystem::path{RELEASEBOT_SOURCE_DIR} / "deploy/policy.toml";
 }
 
 std::filesystem::path find_configuration(const std::string& explicit_path, const std::filesystem::path& executable) {

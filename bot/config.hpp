@@ -38,5 +38,8 @@ configuration load_configuration(const std::filesystem::path& file);
 
 // --config, else $RELEASEBOT_CONFIG, else ./deploy/releasebot.toml, the installed copy, the source tree's.
 std::filesystem::path find_configuration(const std::string& explicit_path, const std::filesystem::path& executable);
+// The shipped default policy (deploy/policy.toml, or share/releasebot/policy.toml beside an
+// installed binary): what a configuration without [bot] policy runs.
+std::filesystem::path shipped_policy();
 
 }  // namespace releasebot::bot

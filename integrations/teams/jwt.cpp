@@ -261,7 +261,9 @@ std::variant<validated_token, token_rejection> validate(std::string_view token, 
       return reject("token serviceurl does not match the activity's serviceUrl");
   }
 
-  if (!expected.endorsement.empty() &&
+  // Endorsements bind only a key that carries them, as Microsoft's SDKs do: Microsoft has
+  // published signing keys without any, and refusing those would stop the bot hearing Teams.
+  if (!expected.endorsement.empty() && !key->endorsements.empty() &&
       std::find(key->endorsements.begin(), key->endorsements.end(), expected.endorsement) == key->endorsements.end())
     return reject("signing key \"" + printable(kid_value) + "\" is not endorsed for " + printable(expected.endorsement));
 

@@ -216,6 +216,18 @@ TEST_CASE("a database from a newer releasebot is refused", "[e2e][storage]") {
   require_contains(result.err, "written by a newer releasebot");
 }
 
+TEST_CASE("a config with only [access] admins is complete: the shipped policy applies", "[e2e][policy]") {
+  console_bot bot;
+  const auto config = bot.dir().file("releasebot.toml");  // no policy.toml beside it
+  std::ofstream{config} << "[access]\nadmins = [\"alice\"]\n";
+  const auto result = run_process({RELEASEBOT_BINARY, "console", "--as", "alice", "--db", bot.db(), "--config", config},
+                                  "help deploy\nopen 4.2.0 minor\n");
+  INFO(result.err);
+  CHECK(result.exit_code == 0);
+  require_contains(result.out, "who: infra, dev-lead, release-coordinator, the release's coordinator (and admins)");
+  require_contains(result.out, "Opened 4.2.0 (minor) in planning");
+}
+
 TEST_CASE("a broken policy file stops the bot with file, line and fix", "[e2e][policy]") {
   console_bot bot;
   const auto policy = bot.dir().file("policy.toml");
