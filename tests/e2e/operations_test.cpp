@@ -22,6 +22,7 @@
 
 using namespace std::chrono_literals;
 using releasebot::testing::fake_slack;
+using releasebot::testing::free_port;
 using releasebot::testing::running_process;
 using releasebot::testing::temp_dir;
 using releasebot::testing::test_ca;
@@ -29,12 +30,6 @@ using releasebot::testing::test_ca;
 namespace {
 
 namespace asio = boost::asio;
-
-unsigned short free_port() {
-  asio::io_context io;
-  asio::ip::tcp::acceptor probe{io, {asio::ip::make_address("127.0.0.1"), 0}};
-  return probe.local_endpoint().port();
-}
 
 struct http_answer {
   int status = 0;  // 0: no answer

@@ -1,5 +1,8 @@
 #include "process.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,6 +17,13 @@
 extern char** environ;
 
 namespace releasebot::testing {
+
+unsigned short free_port() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor probe{io, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+  return probe.local_endpoint().port();
+}
+
 
 process_result run_process(const std::vector<std::string>& argv, const std::string& input, std::chrono::seconds timeout) {
   int in_pipe[2], out_pipe[2], err_pipe[2];

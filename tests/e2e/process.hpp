@@ -16,6 +16,9 @@ struct process_result {
 process_result run_process(const std::vector<std::string>& argv, const std::string& input,
                            std::chrono::seconds timeout = std::chrono::seconds{30});
 
+// A TCP port on 127.0.0.1 free right now, for a bot's [http] listen (suites run side by side).
+unsigned short free_port();
+
 // A fresh directory under the system temp folder, removed with the object.
 class temp_dir {
 public:

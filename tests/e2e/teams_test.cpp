@@ -20,16 +20,11 @@ using releasebot::testing::fake_teams;
 using releasebot::testing::jwt_minter;
 using releasebot::testing::running_process;
 using releasebot::testing::count;
+using releasebot::testing::free_port;
 using releasebot::testing::temp_dir;
 using releasebot::testing::text_of;
 
 namespace {
-
-unsigned short free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor probe{io, {boost::asio::ip::make_address("127.0.0.1"), 0}};
-  return probe.local_endpoint().port();
-}
 
 bool body_has(const connector_call& call, const std::string& needle) { return call.body.dump().find(needle) != std::string::npos; }
 
