@@ -1,5 +1,7 @@
 #include "bot/outbox_pump.hpp"
 
+#include "commands/engine.hpp"
+
 #include "storage/release_repository.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -240,12 +242,7 @@ void outbox_pump::record_refused(const storage::outbox_message& message,
     const auto fix = result.fix.empty() ? "the platform refused it (" + result.reason + ")" : result.fix;
     commands::message_builder notice{commands::message_kind::error};
     notice.text("⚠️ I could not deliver a message about ").strong(release->version).text(" to " + where + ": " + fix + ".");
-    storage::outbox_message report;
-    report.platform = message.platform;
-    report.release_id = release->id;
-    report.channel = release->channel;
-    report.created_at = now_seconds();
-    report.payload = nlohmann::json(notice.build()).dump();
+    auto report = commands::addressed(*release, notice.build(), now_seconds());
     if (to_thread) {
       report.destination = "thread";
     } else {

@@ -164,8 +164,6 @@ void handler_context::audit(const storage::release_record* release, std::string_
   changed = true;
 }
 
-namespace {
-
 storage::outbox_message addressed(const storage::release_record& release, const message& body, storage::instant now) {
   storage::outbox_message out;
   out.platform = release.platform;
@@ -175,8 +173,6 @@ storage::outbox_message addressed(const storage::release_record& release, const 
   out.created_at = now;
   return out;
 }
-
-}  // namespace
 
 storage::row_id handler_context::announce_in_thread(const storage::release_record& release, const message& body,
                                                     bool broadcast) {

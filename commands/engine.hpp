@@ -5,6 +5,8 @@
 #include "commands/message.hpp"
 #include "commands/policy.hpp"
 #include "storage/database.hpp"
+#include "storage/outbox.hpp"
+#include "storage/release_repository.hpp"
 #include "storage/timer_store.hpp"
 
 #include <chrono>
@@ -64,6 +66,10 @@ private:
   const policy& rules_;
   engine_settings settings_;
 };
+
+// An outbox message about `release` for its channel on its platform; the caller sets where
+// exactly (destination, recipient). Handlers and the outbox pump's delivery notices use it.
+storage::outbox_message addressed(const storage::release_record& release, const message& body, storage::instant now);
 
 // Help text, generated from the command registry; who may run a command comes from `rules`.
 message help_message(std::string_view topic, const policy& rules);
