@@ -10,13 +10,15 @@ namespace releasebot::bot {
 
 namespace {
 
-std::string escape_label_value(std::string_view value) {
+// The text format escapes backslash and newline in help texts, and the double quote as well in
+// label values.
+std::string escaped(std::string_view text, bool in_quotes) {
   std::string out;
-  out.reserve(value.size());
-  for (const char c : value) {
+  out.reserve(text.size());
+  for (const char c : text) {
     if (c == '\\') {
       out += "\\\\";
-    } else if (c == '"') {
+    } else if (c == '"' && in_quotes) {
       out += "\\\"";
     } else if (c == '\n') {
       out += "\\n";
@@ -27,19 +29,8 @@ std::string escape_label_value(std::string_view value) {
   return out;
 }
 
-std::string escape_help(std::string_view help) {
-  std::string out;
-  for (const char c : help) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+std::string escape_label_value(std::string_view value) { return escaped(value, true); }
+std::string escape_help(std::string_view help) { return escaped(help, false); }
 
 std::string number(double value) {
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
