@@ -179,8 +179,16 @@ void running_process::pump(std::chrono::milliseconds timeout) {
 }
 
 bool running_process::wait_for_output(const std::string& text, std::chrono::milliseconds timeout) {
+  return wait_for(out_, text, timeout);
+}
+
+bool running_process::wait_for_log(const std::string& text, std::chrono::milliseconds timeout) {
+  return wait_for(err_, text, timeout);
+}
+
+bool running_process::wait_for(const std::string& seen, const std::string& text, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (out_.find(text) == std::string::npos) {
+  while (seen.find(text) == std::string::npos) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0 || (out_fd_ < 0 && err_fd_ < 0)) return false;
     pump(std::min(left, std::chrono::milliseconds{100}));

@@ -49,6 +49,8 @@ public:
   void close_input();
   // Waits until standard output contains `text` (searching all output so far); false on timeout.
   bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout);
+  // The same for standard error, where the bot's log goes.
+  bool wait_for_log(const std::string& text, std::chrono::milliseconds timeout);
   void signal(int number);
   int wait();  // exit code, or -signal
   int pid() const { return pid_; }  // -1 once waited for
@@ -57,6 +59,7 @@ public:
 
 private:
   void pump(std::chrono::milliseconds timeout);
+  bool wait_for(const std::string& seen, const std::string& text, std::chrono::milliseconds timeout);
   int pid_ = -1;
   int in_ = -1;
   int out_fd_ = -1;
