@@ -70,12 +70,14 @@ int run_application(const application_options& options) {
     const auto deliver_soon = [&pumps] {
       for (auto& pump : pumps) pump->poke();
     };
+    reply_ledger replies{db};
     module_context context{loop.get_executor(), db, routes, stats,
                            [&commits](inbound event) { return commits.submit(std::move(event)); },
                            [&timers, &deliver_soon] {
                              timers.poke();
                              deliver_soon();
-                           }};
+                           },
+                           replies};
 
     // Platforms are `run`'s: the console is a conversation on the terminal only.
     std::vector<std::unique_ptr<platform_module>> modules;

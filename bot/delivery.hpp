@@ -36,6 +36,9 @@ struct delivery_result {
   // refused because a person or a channel cannot be reached: what the coordinator should do, in
   // the domain's words ("add the app to that team or chat"). Empty: refused for another reason.
   std::string fix;
+  // refused: the person cannot be reached yet (the app is not installed for them); the message
+  // waits and goes out when they become reachable, instead of failing for good.
+  bool waits_for_recipient = false;
 
   static delivery_result sent(std::string reference, std::string thread_ref = {}) {
     delivery_result result;
@@ -60,6 +63,11 @@ struct delivery_result {
     result.kind = outcome::refused;
     result.reason = std::move(reason);
     result.fix = std::move(fix);
+    return result;
+  }
+  static delivery_result unreachable(std::string reason, std::string fix) {
+    auto result = refused(std::move(reason), std::move(fix));
+    result.waits_for_recipient = true;
     return result;
   }
 };

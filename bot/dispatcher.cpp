@@ -98,7 +98,8 @@ dispatch_result dispatcher::apply(const inbound& event, bool& wrote) {
     storage::savepoint unit{db_};
     storage::processed_events seen{db_};
     if (const auto stored = seen.stored_reply(event.platform, event.event_id)) {
-      const auto json = nlohmann::json::parse(*stored);
+      const auto json = nlohmann::json::parse(stored->reply);
+      result.reply_posted = stored->posted;
       result.reply = json.at("reply").get<commands::message>();
       result.make_public = json.value("public", false);
       result.duplicate = true;

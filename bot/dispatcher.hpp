@@ -22,6 +22,7 @@ struct dispatch_result {
   bool refused = false;      // nothing changed: parse error, refusal or failure
   bool failed = false;       // …because of a failure on our side (storage), not the request
   bool duplicate = false;    // the event was applied before; reply is the stored one
+  bool reply_posted = false; // …and that reply already reached the platform
   bool changed = false;      // this delivery committed a change
   bool make_public = false;
 };

@@ -7,6 +7,7 @@
 #include "bot/delivery.hpp"
 #include "bot/dispatcher.hpp"
 #include "bot/metrics.hpp"
+#include "bot/reply_ledger.hpp"
 #include "integrations/net/http_server.hpp"
 #include "storage/database.hpp"
 
@@ -28,6 +29,8 @@ struct module_context {
   std::function<boost::asio::awaitable<dispatch_result>(inbound)> dispatch;
   // Something committed: the scheduler and every pump may have work.
   std::function<void()> after_change;
+  // Replies to events already posted: a redelivery posts nothing new.
+  reply_ledger& replies;
 };
 
 struct readiness {

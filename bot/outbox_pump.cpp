@@ -233,15 +233,25 @@ void outbox_pump::record_sent(const storage::outbox_message& message,
 void outbox_pump::record_refused(const storage::outbox_message& message,
                                  const std::optional<storage::release_record>& release, const delivery_result& result) {
   storage::transaction tx{db_};
-  storage::outbox{db_}.mark_failed(message.id, result.reason);
+  if (result.waits_for_recipient) {
+    storage::outbox{db_}.mark_waiting(message.id, result.reason);
+  } else {
+    storage::outbox{db_}.mark_failed(message.id, result.reason);
+  }
   // Tell the coordinator directly when the thread itself is what failed, else in the thread; a
   // notice that cannot reach the coordinator either is only logged.
   const bool to_thread = message.destination == "direct" && release && message.recipient != release->coordinator;
   if (release && (to_thread || message.destination != "direct")) {
-    const auto where = message.destination == "direct" ? "@" + message.recipient : message.channel;
     const auto fix = result.fix.empty() ? "the platform refused it (" + result.reason + ")" : result.fix;
     commands::message_builder notice{commands::message_kind::error};
-    notice.text("⚠️ I could not deliver a message about ").strong(release->version).text(" to " + where + ": " + fix + ".");
+    notice.text("⚠️ I could not deliver a message about ").strong(release->version).text(" to ");
+    if (message.destination == "direct") {
+      notice.mention(message.recipient);
+    } else {
+      notice.text(message.channel);
+    }
+    notice.text(": " + fix + ".");
+    if (result.waits_for_recipient) notice.text(" It goes out as soon as they can be reached.");
     auto report = commands::addressed(*release, notice.build(), now_seconds());
     if (to_thread) {
       report.destination = "thread";

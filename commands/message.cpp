@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 
 namespace releasebot::commands {
@@ -30,7 +31,7 @@ std::string message::plain_text() const {
     for (const auto& piece : para) {
       switch (piece.kind) {
         case span_kind::mention:
-          text += '@' + piece.value;
+          text += '@' + (piece.name.empty() ? piece.value : piece.name);
           break;
         case span_kind::user_text:
           text += neutralize(piece.value);
@@ -43,24 +44,44 @@ std::string message::plain_text() const {
   return text;
 }
 
+void name_people(message& body, const std::function<void(span&)>& name) {
+  for (auto& para : body.paragraphs) {
+    for (auto& piece : para) {
+      if (piece.kind == span_kind::mention) name(piece);
+    }
+  }
+}
+
+std::vector<std::string> mentioned_people(const message& body) {
+  std::vector<std::string> people;
+  for (const auto& para : body.paragraphs) {
+    for (const auto& piece : para) {
+      if (piece.kind == span_kind::mention && std::find(people.begin(), people.end(), piece.value) == people.end()) {
+        people.push_back(piece.value);
+      }
+    }
+  }
+  return people;
+}
+
 message_builder& message_builder::text(std::string_view value) {
-  current_.push_back({span_kind::text, std::string{value}});
+  current_.push_back({span_kind::text, std::string{value}, {}});
   return *this;
 }
 message_builder& message_builder::user_text(std::string_view value) {
-  current_.push_back({span_kind::user_text, std::string{value}});
+  current_.push_back({span_kind::user_text, std::string{value}, {}});
   return *this;
 }
 message_builder& message_builder::mention(std::string_view user_id) {
-  current_.push_back({span_kind::mention, std::string{user_id}});
+  current_.push_back({span_kind::mention, std::string{user_id}, {}});
   return *this;
 }
 message_builder& message_builder::strong(std::string_view value) {
-  current_.push_back({span_kind::strong, std::string{value}});
+  current_.push_back({span_kind::strong, std::string{value}, {}});
   return *this;
 }
 message_builder& message_builder::code(std::string_view value) {
-  current_.push_back({span_kind::code, std::string{value}});
+  current_.push_back({span_kind::code, std::string{value}, {}});
   return *this;
 }
 message_builder& message_builder::line() {
@@ -186,7 +207,7 @@ void from_json(const nlohmann::json& json, message& value) {
     paragraph para;
     for (const auto& piece : spans) {
       para.push_back({enum_from_name<span_kind>(span_kind_names, piece.at("k").get<std::string>()),
-                      piece.at("v").get<std::string>()});
+                      piece.at("v").get<std::string>(), {}});
     }
     value.paragraphs.push_back(std::move(para));
   }

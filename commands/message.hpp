@@ -3,6 +3,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,7 +21,10 @@ enum class span_kind {
 
 struct span {
   span_kind kind = span_kind::text;
-  std::string value;
+  std::string value;  // mention: the person's stable id (what is stored)
+  // mention: what people read for them, filled from the people directory just before rendering
+  // (see name_people); never stored, since names change. Empty: renderers show value.
+  std::string name;
 };
 
 using paragraph = std::vector<span>;
@@ -63,6 +67,12 @@ private:
   message message_;
   paragraph current_;
 };
+
+// Calls `name` on every mention span, for a renderer to fill span.name (and, where a platform
+// pings by another id than the stable one, span.value) from its people directory.
+void name_people(message& body, const std::function<void(span&)>& name);
+// The stable ids of everyone mentioned, each once, in order.
+std::vector<std::string> mentioned_people(const message& body);
 
 // Makes typed text inert: no <!channel>, <@U…>, <at>…</at>, @here/@channel/@everyone survive.
 std::string neutralize(std::string_view typed);

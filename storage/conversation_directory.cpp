@@ -20,33 +20,4 @@ std::optional<conversation_address> conversation_directory::conversation(std::st
   return conversation_address{query.column_text(0), query.column_text(1), query.column_text(2), query.column_text(3)};
 }
 
-void conversation_directory::remember_person(const person_address& address, instant at) {
-  db_.prepare("INSERT INTO platform_users (platform, user_id, chat_id, direct_conversation_id, service_url, tenant_id, "
-              "updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (platform, user_id) DO UPDATE SET chat_id = "
-              "excluded.chat_id, direct_conversation_id = coalesce(excluded.direct_conversation_id, "
-              "direct_conversation_id), service_url = excluded.service_url, tenant_id = excluded.tenant_id, updated_at = "
-              "excluded.updated_at WHERE chat_id <> excluded.chat_id OR service_url <> excluded.service_url OR "
-              "tenant_id <> excluded.tenant_id OR (excluded.direct_conversation_id IS NOT NULL AND "
-              "direct_conversation_id IS NOT excluded.direct_conversation_id)")
-      .bind_all(platform_, address.user_id, address.chat_id, address.direct_conversation_id, address.service_url,
-                address.tenant_id, to_iso(at))
-      .execute();
-}
-
-std::optional<person_address> conversation_directory::person(std::string_view user_id) {
-  auto query = db_.prepare(
-      "SELECT user_id, chat_id, direct_conversation_id, service_url, tenant_id FROM platform_users WHERE platform = ? "
-      "AND user_id = ?");
-  query.bind_all(platform_, user_id);
-  if (!query.step()) return std::nullopt;
-  return person_address{query.column_text(0), query.column_text(1), query.column_optional_text(2), query.column_text(3),
-                        query.column_text(4)};
-}
-
-void conversation_directory::set_direct_conversation(std::string_view user_id, std::string_view conversation_id) {
-  db_.prepare("UPDATE platform_users SET direct_conversation_id = ? WHERE platform = ? AND user_id = ?")
-      .bind_all(conversation_id, platform_, user_id)
-      .execute();
-}
-
 }  // namespace releasebot::storage

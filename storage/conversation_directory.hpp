@@ -1,5 +1,5 @@
-// Where the bot can reach a conversation or a person on platforms that address messages by
-// service endpoint and conversation (Teams): remembered from every activity, used to write first.
+// Where the bot can reach a conversation on platforms that address messages by
+// service endpoint and conversation (Teams): remembered from every activity. People are in people_directory.
 #pragma once
 
 #include "storage/database.hpp"
@@ -14,24 +14,12 @@ struct conversation_address {
   std::string kind;  // personal | channel | groupChat
 };
 
-struct person_address {
-  std::string user_id;   // the stable id the bot uses (Teams: aadObjectId)
-  std::string chat_id;   // the per-bot id to create a chat with (Teams: 29:…)
-  std::optional<std::string> direct_conversation_id;
-  std::string service_url;
-  std::string tenant_id;
-};
-
 class conversation_directory {
 public:
   conversation_directory(database& db, std::string platform) : db_{db}, platform_{std::move(platform)} {}
 
   void remember_conversation(const conversation_address& address, instant at);
   std::optional<conversation_address> conversation(std::string_view conversation_id);
-  // Keeps a known direct conversation when the new record has none.
-  void remember_person(const person_address& address, instant at);
-  std::optional<person_address> person(std::string_view user_id);
-  void set_direct_conversation(std::string_view user_id, std::string_view conversation_id);
 
 private:
   database& db_;

@@ -265,6 +265,16 @@ UPDATE outbox SET conversation = CASE destination WHEN 'direct' THEN 'direct:' |
 CREATE INDEX outbox_unsent_by_conversation ON outbox(platform, conversation, id)
   WHERE sent_at IS NULL AND failed_reason IS NULL;
 )sql"},
+    migration{7, "the people directory (names, e-mail, team membership) and replies already posted", R"sql(
+ALTER TABLE platform_users ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE platform_users ADD COLUMN email TEXT NOT NULL DEFAULT '';
+ALTER TABLE platform_users ADD COLUMN principal_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE platform_users ADD COLUMN team_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE platform_users ADD COLUMN refreshed_at TEXT;
+ALTER TABLE platform_users ADD COLUMN left_team_at TEXT;
+CREATE INDEX platform_users_chat ON platform_users(platform, chat_id);
+ALTER TABLE processed_events ADD COLUMN reply_posted_at TEXT;
+)sql"},
 };
 
 int current_version(database& db) {

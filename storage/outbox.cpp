@@ -84,6 +84,21 @@ void outbox::mark_failed(row_id id, std::string_view reason) {
   db_.prepare("UPDATE outbox SET failed_reason = ?, attempts = attempts + 1 WHERE id = ?").bind_all(reason, id).execute();
 }
 
+namespace {
+constexpr std::string_view waiting_mark = "waiting for the recipient: ";
+}
+
+void outbox::mark_waiting(row_id id, std::string_view reason) {
+  mark_failed(id, std::string{waiting_mark} + std::string{reason});
+}
+
+int outbox::requeue_waiting(std::string_view platform, std::string_view recipient) {
+  return db_.prepare("UPDATE outbox SET failed_reason = NULL, posting_since = NULL WHERE platform = ? AND recipient = ? "
+                     "AND destination = 'direct' AND sent_at IS NULL AND substr(failed_reason, 1, ?) = ?")
+      .bind_all(platform, recipient, static_cast<int>(waiting_mark.size()), waiting_mark)
+      .execute();
+}
+
 void outbox::mark_posting(row_id id, instant at) {
   db_.prepare("UPDATE outbox SET posting_since = ? WHERE id = ?").bind_all(to_iso(at), id).execute();
 }

@@ -57,6 +57,10 @@ public:
   void count_attempt(row_id id, bool outcome_known = true);
   // The platform refused it for good (unknown channel, bad blocks): kept for the record, not retried.
   void mark_failed(row_id id, std::string_view reason);
+  // Held until the recipient can be reached (requeue_waiting), not failed for good.
+  void mark_waiting(row_id id, std::string_view reason);
+  // A person became reachable: their held direct messages are pending again. Returns how many.
+  int requeue_waiting(std::string_view platform, std::string_view recipient);
   std::int64_t pending_count(std::string_view platform);
   std::vector<outbox_backlog> backlog();
   std::optional<std::string> platform_ref_of(row_id id);

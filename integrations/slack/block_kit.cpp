@@ -129,7 +129,9 @@ std::string render_span(const span& piece, markup form) {
     case span_kind::user_text:
       return inert(piece.value);
     case span_kind::mention:
-      return is_user_id(piece.value) ? "<@" + piece.value + ">" : inert("@" + piece.value);
+      // Slack shows <@U…> by name in messages; plain text (notifications) needs the name itself.
+      if (form == markup::plain && !piece.name.empty()) return inert("@" + piece.name);
+      return is_user_id(piece.value) ? "<@" + piece.value + ">" : inert("@" + (piece.name.empty() ? piece.value : piece.name));
     case span_kind::strong:
       return wrap("*", escape(piece.value), form);
     case span_kind::code:

@@ -49,7 +49,7 @@ bot::delivery_result classify_delivery(const api_result& result, bool posting) {
   return bot::delivery_result::refused(result.error, fix_for(result.error_code));
 }
 
-outbox_sender::outbox_sender(web_api& api) : api_{api} {}
+outbox_sender::outbox_sender(web_api& api, people_lookup& people) : api_{api}, people_{people} {}
 
 asio::awaitable<std::string> outbox_sender::direct_channel(const std::string& user, api_result& failure) {
   if (const auto known = direct_channels_.find(user); known != direct_channels_.end()) co_return known->second;
@@ -66,12 +66,13 @@ asio::awaitable<std::string> outbox_sender::direct_channel(const std::string& us
   co_return channel;
 }
 
-asio::awaitable<outbox_sender::target> outbox_sender::address(const bot::delivery_request& request) {
+asio::awaitable<outbox_sender::target> outbox_sender::address(const bot::delivery_request& request,
+                                                              const commands::message& body) {
   const auto& message = request.message;
   target out;
   out.method = "chat.postMessage";
-  out.arguments = nlohmann::json{{"text", render_fallback(request.body)},
-                                 {"blocks", render_blocks(request.body)},
+  out.arguments = nlohmann::json{{"text", render_fallback(body)},
+                                 {"blocks", render_blocks(body)},
                                  {"unfurl_links", false},
                                  {"metadata",
                                   {{"event_type", "releasebot_outbox"}, {"event_payload", {{"outbox_id", message.id}}}}}};
@@ -102,7 +103,9 @@ bool outbox_sender::can_find_earlier(const bot::delivery_request& request) const
 }
 
 asio::awaitable<bot::delivery_result> outbox_sender::send(const bot::delivery_request& request) {
-  auto to = co_await address(request);
+  auto body = request.body;
+  co_await people_.name(body);
+  auto to = co_await address(request, body);
   // conversations.open failed: a person Slack will not let us write to, or Slack is unreachable.
   if (to.channel.empty()) co_return classify_delivery(to.open_failure, false);
   const bool posting = to.method == "chat.postMessage";
@@ -122,7 +125,7 @@ asio::awaitable<bot::delivery_result> outbox_sender::send(const bot::delivery_re
 asio::awaitable<std::optional<bot::delivery_result>> outbox_sender::find_earlier(const bot::delivery_request& request,
                                                                                  storage::instant since) {
   constexpr int most_pages = 10;
-  auto to = co_await address(request);
+  auto to = co_await address(request, request.body);
   if (to.channel.empty()) co_return bot::delivery_result::retry(to.open_failure.error);
   const auto id = request.message.id;
   const auto oldest = (since - std::chrono::minutes{1}).time_since_epoch().count();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "bot/delivery.hpp"
+#include "integrations/slack/people_lookup.hpp"
 #include "integrations/slack/web_api.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -16,7 +17,7 @@ namespace releasebot::integrations::slack {
 
 class outbox_sender : public bot::delivery_channel {
 public:
-  explicit outbox_sender(web_api& api);
+  outbox_sender(web_api& api, people_lookup& people);
 
   std::string_view platform() const override { return "slack"; }
   boost::asio::awaitable<bot::delivery_result> send(const bot::delivery_request& request) override;
@@ -34,10 +35,11 @@ private:
     std::string channel;  // empty: the direct message channel could not be opened
     api_result open_failure;
   };
-  boost::asio::awaitable<target> address(const bot::delivery_request& request);
+  boost::asio::awaitable<target> address(const bot::delivery_request& request, const commands::message& body);
   boost::asio::awaitable<std::string> direct_channel(const std::string& user, api_result& failure);
 
   web_api& api_;
+  people_lookup& people_;
   std::map<std::string, std::string> direct_channels_;  // user → D…
   std::uint64_t delivered_ = 0;
 };

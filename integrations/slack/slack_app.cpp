@@ -33,7 +33,8 @@ slack_app::slack_app(bot::module_context& context, slack_settings settings)
     : context_{context}, settings_{std::move(settings)}, tls_{net::make_client_tls_context()} {
   bot_api_ = std::make_unique<web_api>(context_.executor, tls_, settings_.api_url, settings_.bot_token);
   app_api_ = std::make_unique<web_api>(context_.executor, tls_, settings_.api_url, settings_.app_token);
-  sender_ = std::make_unique<outbox_sender>(*bot_api_);
+  people_ = std::make_unique<people_lookup>(*bot_api_, context_.db);
+  sender_ = std::make_unique<outbox_sender>(*bot_api_, *people_);
   context_.stats.computed("releasebot_reconnects_total", bot::metrics::kind::counter,
                           "Connections to the platform opened again after the first", [this] {
                             const int made = socket_ ? socket_->connections_made() : 0;
@@ -55,30 +56,21 @@ bot::readiness slack_app::ready() const {
   return {true, {}};
 }
 
-asio::awaitable<std::string> slack_app::time_zone_of(const std::string& user) {
-  if (const auto known = time_zones_.find(user); known != time_zones_.end()) co_return known->second;
-  nlohmann::json arguments = nlohmann::json::object();
-  arguments["user"] = user;
-  const auto info = co_await bot_api_->call(std::string{"users.info"}, std::move(arguments), true, 1);
-  std::string zone;
-  if (info.ok) zone = info.body["user"].value("tz", std::string{});
-  if (!info.ok) spdlog::warn("slack: {}", info.error);
-  time_zones_[user] = zone;  // remembered even when empty: one lookup per person, not per message
-  co_return zone;
-}
-
-asio::awaitable<void> slack_app::answer(reply_route route, envelope_type type, commands::message reply,
-                                        bool make_public) {
+asio::awaitable<void> slack_app::answer(reply_route route, envelope_type type, bot::inbound event,
+                                        bot::dispatch_result result) {
+  auto reply = std::move(result.reply);
+  co_await people_->name(reply);
   nlohmann::json arguments{{"channel", route.channel}, {"text", render_fallback(reply)}, {"blocks", render_blocks(reply)}};
   std::string method = "chat.postEphemeral";
-  if (route.direct_message || make_public) {
+  if (route.direct_message || result.make_public) {
     method = "chat.postMessage";
   } else {
     arguments["user"] = route.user;
   }
   if (!route.thread_ts.empty() && type == envelope_type::events_api) arguments["thread_ts"] = route.thread_ts;
-  const auto result = co_await bot_api_->call(method, arguments);
-  if (!result.ok) spdlog::warn("slack: could not answer {}: {}", route.user, result.error);
+  const auto posted = co_await bot_api_->call(method, arguments);
+  if (!posted.ok) spdlog::warn("slack: could not answer {}: {}", route.user, posted.error);
+  context_.replies.settle(event, result, posted.ok);
 }
 
 asio::awaitable<nlohmann::json> slack_app::handle(const envelope& env) {
@@ -89,18 +81,23 @@ asio::awaitable<nlohmann::json> slack_app::handle(const envelope& env) {
   }
   auto event = *env.event;
   if (env.retry_attempt > 0) spdlog::info("slack: redelivery {} of {} ({})", env.retry_attempt, env.envelope_id, env.retry_reason);
-  event.time_zone = co_await time_zone_of(event.user);
-  const auto result = co_await context_.dispatch(std::move(event));
+  const auto speaker = co_await people_->person(event.user);
+  event.time_zone = speaker.time_zone;
+  const auto result = co_await context_.dispatch(event);
   if (result.changed && crash_after_commit()) std::_Exit(137);
   if (result.changed && context_.after_change) context_.after_change();
   context_.stats.observe("releasebot_ack_seconds", {{"platform", "slack"}}, seconds_since(received));
   if (env.route.slash_command) {
+    // The answer is the ack itself: a redelivery is answered alike, and Slack shows it once.
+    auto reply = result.reply;
+    people_->name_from_directory(reply);
     co_return nlohmann::json{{"response_type", result.make_public ? "in_channel" : "ephemeral"},
-                             {"text", render_fallback(result.reply)},
-                             {"blocks", render_blocks(result.reply)}};
+                             {"text", render_fallback(reply)},
+                             {"blocks", render_blocks(reply)}};
   }
+  if (!context_.replies.claim(event, result)) co_return nullptr;
   // Answered after the ack, so Slack's 3 s deadline never waits on another API call.
-  asio::co_spawn(context_.executor, answer(env.route, env.type, result.reply, result.make_public), asio::detached);
+  asio::co_spawn(context_.executor, answer(env.route, env.type, std::move(event), result), asio::detached);
   co_return nullptr;
 }
 

@@ -5,6 +5,7 @@
 
 #include "bot/module.hpp"
 #include "integrations/slack/outbox_sender.hpp"
+#include "integrations/slack/people_lookup.hpp"
 #include "integrations/slack/socket_mode.hpp"
 #include "integrations/slack/web_api.hpp"
 
@@ -36,17 +37,16 @@ public:
 
 private:
   boost::asio::awaitable<nlohmann::json> handle(const envelope& env);
-  boost::asio::awaitable<std::string> time_zone_of(const std::string& user);
-  boost::asio::awaitable<void> answer(reply_route route, envelope_type type, commands::message reply, bool make_public);
+  boost::asio::awaitable<void> answer(reply_route route, envelope_type type, bot::inbound event, bot::dispatch_result result);
 
   bot::module_context& context_;
   slack_settings settings_;
   boost::asio::ssl::context tls_;
   std::unique_ptr<web_api> bot_api_;
   std::unique_ptr<web_api> app_api_;
+  std::unique_ptr<people_lookup> people_;
   std::unique_ptr<outbox_sender> sender_;
   std::unique_ptr<socket_mode_client> socket_;
-  std::map<std::string, std::string> time_zones_;  // user → IANA zone, from users.info
   std::string bot_user_id_;
   std::string web_api_problem_ = "not connected to Slack yet";
   bool stopping_ = false;

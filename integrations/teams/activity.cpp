@@ -355,6 +355,24 @@ std::string time_zone_of(const node& activity) {
   return {};
 }
 
+// membersAdded / membersRemoved: entries without a usable id are skipped, not fatal.
+std::vector<member_ref> members_of(const node& activity, std::string_view key) {
+  std::vector<member_ref> members;
+  const json* list = activity.find(key);
+  if (list == nullptr || !list->is_array()) return members;
+  for (const auto& entry : *list) {
+    if (!entry.is_object()) continue;
+    const auto text_at = [&](const char* field) {
+      const auto found = entry.find(field);
+      return found != entry.end() && found->is_string() ? found->get<std::string>() : std::string{};
+    };
+    member_ref member{text_at("id"), text_at("aadObjectId"), text_at("name")};
+    if (member.object_id.empty()) member.object_id = text_at("objectId");
+    if (!member.chat_id.empty()) members.push_back(std::move(member));
+  }
+  return members;
+}
+
 bot::inbound new_inbound(const decoded_activity& out, const node& activity) {
   bot::inbound event;
   event.platform = "teams";
@@ -384,6 +402,12 @@ void decode_message(const node& activity, std::string_view bot_app_id, decoded_a
   mention_context context{std::move(entities), {own_id, out.conversation.bot_id}, out.conversation.bot_name,
                           out.user_chat_id, activity.object("from").string_or_empty("aadObjectId")};
   if (bot_app_id.empty()) context.bot_ids[0].clear();
+  for (const auto& mention : context.entities) {
+    if (is_bot(context, mention.id) || !mention.id.starts_with("29:")) continue;
+    auto object_id = mention.aad_object_id;
+    if (object_id.empty() && mention.id == context.sender_chat_id) object_id = context.sender_aad_id;
+    out.mentioned.push_back({mention.id, std::move(object_id), mention.name});
+  }
   auto event = new_inbound(out, activity);
   event.text = clean_text(text, context);
   out.event = std::move(event);
@@ -439,10 +463,32 @@ decoded_activity decode_object(const node& activity, std::string_view bot_app_id
   out.user_name = from.string_or_empty("name");
   out.reply_to_id = activity.string_or_empty("replyToId");
 
+  if (const auto channel_data = activity.optional_object("channelData")) {
+    if (const auto team = channel_data->optional_object("team")) out.team_id = team->string_or_empty("id");
+    out.event_type = channel_data->string_or_empty("eventType");
+  }
+
   if (out.type == "message") {
     decode_message(activity, bot_app_id, out);
   } else if (out.type == "invoke") {
     decode_invoke(activity, out);
+  } else if (out.type == "conversationUpdate" || out.type == "installationUpdate") {
+    const auto own_id = "28:" + std::string{bot_app_id};
+    const auto is_this_bot = [&](const std::string& id) {
+      return id == out.conversation.bot_id || (!bot_app_id.empty() && id == own_id);
+    };
+    for (const auto* list : {"membersAdded", "membersRemoved"}) {
+      const bool added = std::string_view{list} == "membersAdded";
+      for (const auto& member : members_of(activity, list)) {
+        if (is_this_bot(member.chat_id)) {
+          (added ? out.bot_added : out.bot_removed) = true;
+        } else if (member.chat_id.starts_with("29:")) {
+          (added ? out.members_added : out.members_removed).push_back(member);
+        }
+      }
+    }
+    if (out.type == "installationUpdate") out.installation_action = activity.string_or_empty("action");
+    ignore(out, "an activity of type " + out.type + " (the roster is read from it)");
   } else {
     ignore(out, "an activity of type " + out.type);
   }

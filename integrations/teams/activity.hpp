@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace releasebot::integrations::teams {
 
@@ -22,6 +23,13 @@ struct conversation_reference {
   std::string bot_name;
 };
 
+// A person as an activity names them: in from, in a mention entity, in membersAdded/Removed.
+struct member_ref {
+  std::string chat_id;    // "29:…"
+  std::string object_id;  // aadObjectId (may be absent)
+  std::string name;
+};
+
 struct decoded_activity {
   std::string type;        // message | invoke | conversationUpdate | …
   std::string activity_id; // the activity's id (redeliveries repeat it)
@@ -31,6 +39,14 @@ struct decoded_activity {
   std::string user_name;
   std::string reply_to_id;  // replyToId: for an invoke, the activity holding the card
   bool is_card_action = false;  // invoke adaptiveCard/action (Action.Execute)
+  std::string team_id;              // channelData.team.id (activities in a team)
+  std::string event_type;           // conversationUpdate: channelData.eventType (teamMemberAdded, …)
+  std::string installation_action;  // installationUpdate: add | remove | add-upgrade | remove-upgrade
+  bool bot_added = false;           // the bot is among membersAdded
+  bool bot_removed = false;
+  std::vector<member_ref> members_added;    // people, not the bot
+  std::vector<member_ref> members_removed;
+  std::vector<member_ref> mentioned;        // every person mentioned in a message (not the bot)
   // The event to apply; absent when there is nothing to do, with the reason in ignored_because.
   std::optional<bot::inbound> event;
   std::string ignored_because;

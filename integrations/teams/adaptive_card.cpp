@@ -85,7 +85,10 @@ bool is_mentionable(std::string_view id) {
   return true;
 }
 
-std::string mention_text(std::string_view id) { return "<at>" + std::string{id} + "</at>"; }
+std::string mention_text(std::string_view name) { return "<at>" + std::string{name} + "</at>"; }
+
+// The words of a mention: the person's name when the roster named them, else the id as it is.
+const std::string& shown_name(const span& piece) { return piece.name.empty() ? piece.value : piece.name; }
 
 // **…** only binds when no space touches the inside of the markers, so spaces go outside.
 std::string render_strong(std::string_view value) {
@@ -110,7 +113,7 @@ std::string render_span(const span& piece) {
     case span_kind::user_text:
       return inert(piece.value);
     case span_kind::mention:
-      return is_mentionable(piece.value) ? mention_text(piece.value) : inert("@" + piece.value);
+      return is_mentionable(piece.value) ? mention_text(shown_name(piece)) : inert("@" + shown_name(piece));
     case span_kind::strong:
       return render_strong(piece.value);
     case span_kind::code:
@@ -141,11 +144,12 @@ std::vector<std::pair<std::string, const paragraph*>> rendered_paragraphs(const 
 void add_mentions(const paragraph& para, json& entities) {
   for (const auto& piece : para) {
     if (piece.kind != span_kind::mention || !is_mentionable(piece.value)) continue;
-    const auto text = mention_text(piece.value);
+    const auto text = mention_text(shown_name(piece));
     bool seen = false;
     for (const auto& entity : entities) seen = seen || entity["text"] == text;
     if (seen) continue;
-    entities.push_back({{"type", "mention"}, {"text", text}, {"mentioned", {{"id", piece.value}, {"name", piece.value}}}});
+    entities.push_back(
+        {{"type", "mention"}, {"text", text}, {"mentioned", {{"id", piece.value}, {"name", shown_name(piece)}}}});
   }
 }
 

@@ -110,8 +110,12 @@ asio::awaitable<connector_result> connector_client::call(http::verb method, std:
     if (!token) co_return failure("no_token", "no access token from the token endpoint", true);
     std::vector<std::pair<std::string, std::string>> headers;
     headers.emplace_back("Authorization", "Bearer " + *token);
-    headers.emplace_back("Content-Type", "application/json; charset=utf-8");
-    auto answer = co_await http_.request(method, url, std::move(headers), body.dump());
+    std::string payload;
+    if (!body.is_null()) {
+      headers.emplace_back("Content-Type", "application/json; charset=utf-8");
+      payload = body.dump();
+    }
+    auto answer = co_await http_.request(method, url, std::move(headers), std::move(payload));
     if (!answer.reached) {
       result = failure("network", answer.error, true);
     } else if (answer.status >= 200 && answer.status < 300) {
@@ -183,6 +187,21 @@ asio::awaitable<connector_result> connector_client::create_conversation(std::str
   body["isGroup"] = false;
   body["tenantId"] = tenant_id;
   co_return co_await call(http::verb::post, join_url(service_url, "v3/conversations"), std::move(body), 1);
+}
+
+asio::awaitable<connector_result> connector_client::member(std::string service_url, std::string conversation_id,
+                                                           std::string member_id) {
+  co_return co_await call(http::verb::get,
+                          join_url(service_url, "v3/conversations/" + encoded(conversation_id) + "/members/" +
+                                                    encoded(member_id)),
+                          nullptr, 2);
+}
+
+asio::awaitable<connector_result> connector_client::members_page(std::string service_url, std::string conversation_id,
+                                                                 std::string continuation) {
+  auto path = "v3/conversations/" + encoded(conversation_id) + "/pagedmembers?pageSize=" + std::to_string(members_page_size);
+  if (!continuation.empty()) path += "&continuationToken=" + encoded(continuation);
+  co_return co_await call(http::verb::get, join_url(service_url, path), nullptr, 3);
 }
 
 }  // namespace releasebot::integrations::teams

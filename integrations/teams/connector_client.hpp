@@ -40,6 +40,14 @@ public:
   // A 1:1 conversation with a person (their per-bot chat id "29:…"); answers its id.
   boost::asio::awaitable<connector_result> create_conversation(std::string service_url, std::string chat_id,
                                                                std::string tenant_id);
+  // A member of a team or chat by "29:" id, Entra object id or UPN.
+  boost::asio::awaitable<connector_result> member(std::string service_url, std::string conversation_id,
+                                                  std::string member_id);
+  // One page of a team's or chat's members: {"members":[…],"continuationToken":…}; an empty
+  // continuation asks for the first page.
+  boost::asio::awaitable<connector_result> members_page(std::string service_url, std::string conversation_id,
+                                                        std::string continuation);
+  static constexpr int members_page_size = 200;
   bool host_allowed(const std::string& service_url) const;
   int tokens_fetched() const { return tokens_fetched_; }
   // Fetches the bot's token now (at start, so that readiness means something); true when it has one.

@@ -3,6 +3,7 @@
 #include "integrations/net/json_reader.hpp"
 #include "integrations/teams/adaptive_card.hpp"
 #include "storage/conversation_directory.hpp"
+#include "storage/people_directory.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -35,32 +36,42 @@ bot::delivery_result classify_delivery(const connector_result& result) {
 asio::awaitable<bot::delivery_result> outbox_sender::send(const bot::delivery_request& request) {
   const auto& message = request.message;
   std::optional<storage::conversation_address> channel_address;
-  std::optional<storage::person_address> person;
   {
     storage::transaction tx{db_};
-    storage::conversation_directory directory{db_, "teams"};
-    channel_address = directory.conversation(message.channel);
-    if (message.destination == "direct") person = directory.person(message.recipient);
+    channel_address = storage::conversation_directory{db_, "teams"}.conversation(message.channel);
   }
 
   std::string service_url;
   std::string conversation;
   if (message.destination == "direct") {
-    if (!person) {
-      spdlog::warn("teams: cannot write first to {}: they have not messaged the bot yet", message.recipient);
-      co_return bot::delivery_result::refused(
-          "never talked with " + message.recipient + " in Teams, so there is no way to write to them first",
-          "they have not talked with releasebot in Teams yet — ask them to say hello to it");
+    const auto person = co_await people_.find_or_fetch(message.recipient);
+    const auto name = storage::readable_name(person);
+    if (!person || person->chat_id.empty() || person->service_url.empty()) {
+      spdlog::warn("teams: cannot write first to {}: not in the roster of any team releasebot is in", message.recipient);
+      co_return bot::delivery_result::unreachable(
+          "not in the roster of any team releasebot is in, and never talked with it",
+          "releasebot cannot reach " + name + " in Teams — add the app to a team they are in, or install it for them "
+          "(Teams admin center → Manage apps → releasebot → Install for users)");
     }
     service_url = person->service_url;
     if (person->direct_conversation_id) {
       conversation = *person->direct_conversation_id;
     } else {
-      const auto created = co_await connector_.create_conversation(person->service_url, person->chat_id, person->tenant_id);
-      if (!created.ok) co_return classify_delivery(created);
+      const auto created = co_await connector_.create_conversation(person->service_url, person->chat_id,
+                                                                   person->tenant_id);
+      if (!created.ok) {
+        auto outcome = classify_delivery(created);
+        if (outcome.kind == bot::delivery_result::outcome::refused) {
+          co_return bot::delivery_result::unreachable(
+              "Teams refused a chat with them (" + created.error_code + ")",
+              "Teams does not let releasebot start a chat with " + name + " — install the app for them (Teams admin "
+              "center → Manage apps → releasebot → Install for users) or add it to a team they are in");
+        }
+        co_return outcome;
+      }
       conversation = created.body.value("id", std::string{});
       storage::transaction tx{db_};
-      storage::conversation_directory{db_, "teams"}.set_direct_conversation(message.recipient, conversation);
+      storage::people_directory{db_, "teams"}.set_direct_conversation(person->user_id, conversation);
       tx.commit();
     }
   } else {
@@ -76,7 +87,9 @@ asio::awaitable<bot::delivery_result> outbox_sender::send(const bot::delivery_re
     }
   }
 
-  auto activity = render_activity(request.body);
+  auto body = request.body;
+  people_.name(body);
+  auto activity = render_activity(body);
   connector_result result;
   const auto previous = request.earlier_ref ? net::parse_json_or_discarded(*request.earlier_ref) : nlohmann::json{};
   const bool updating = previous.is_object() && previous.contains("activity");

@@ -3,7 +3,6 @@
 #include "integrations/net/json_reader.hpp"
 #include "integrations/teams/adaptive_card.hpp"
 #include "integrations/teams/jwt.hpp"
-#include "storage/conversation_directory.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -18,10 +17,6 @@ namespace asio = boost::asio;
 namespace releasebot::integrations::teams {
 
 namespace {
-
-std::chrono::sys_seconds now_seconds() {
-  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-}
 
 net::server_response json_answer(int status, const nlohmann::json& body) {
   return {status, "application/json; charset=utf-8", body.dump(), {}};
@@ -48,7 +43,8 @@ teams_app::teams_app(bot::module_context& context, teams_settings settings)
       http_{context.executor, tls_},
       keys_{http_, settings_.openid_metadata_url},
       connector_{context.executor, http_, settings_},
-      sender_{context.db, connector_},
+      roster_{context.db, connector_},
+      sender_{context.db, connector_, roster_},
       stopped_{context.executor, asio::steady_timer::time_point::max()} {
   if (settings_.allowed_tenants.empty()) settings_.allowed_tenants.push_back(settings_.tenant_id);
   context_.routes.add("POST", "/api/messages",
@@ -120,19 +116,14 @@ asio::awaitable<net::server_response> teams_app::on_request(net::server_request 
     co_return refusal(403, "service URL not allowed");
   }
 
-  {
-    // Learnt again from every activity: no sync of its own (it rides on the command's commit).
-    storage::transaction tx{context_.db, storage::durability::process_crash};
-    storage::conversation_directory directory{context_.db, "teams"};
-    const auto [channel, thread] = channel_and_thread(where.conversation_id);
-    directory.remember_conversation({channel, where.service_url, where.tenant_id, where.conversation_type}, now_seconds());
-    if (!decoded.user_id.empty() && !decoded.user_chat_id.empty()) {
-      std::optional<std::string> direct;
-      if (where.conversation_type == "personal") direct = where.conversation_id;
-      directory.remember_person({decoded.user_id, decoded.user_chat_id, direct, where.service_url, where.tenant_id},
-                                now_seconds());
-    }
-    tx.commit();
+  // Learnt again from every activity: no sync of its own (it rides on the command's commit).
+  const auto reachable = roster_.remember(decoded);
+  if (!reachable.empty() && context_.after_change) context_.after_change();
+  const bool installed_in_team = decoded.bot_added || decoded.installation_action == "add" ||
+                                 decoded.installation_action == "add-upgrade";
+  if (installed_in_team && !decoded.team_id.empty()) {
+    // Read after the 200: a large team's roster takes many pages.
+    asio::co_spawn(context_.executor, read_roster(where, decoded.team_id), asio::detached);
   }
 
   if (!decoded.event) co_return json_answer(200, nlohmann::json::object());
@@ -140,31 +131,44 @@ asio::awaitable<net::server_response> teams_app::on_request(net::server_request 
   const auto [channel, thread] = channel_and_thread(where.conversation_id);
   event.channel = channel;
   if (event.thread.empty()) event.thread = thread;
-  const auto result = co_await context_.dispatch(std::move(event));
+  co_await roster_.resolve_mentions(event, decoded);
+  const auto result = co_await context_.dispatch(event);
   if (result.changed && context_.after_change) context_.after_change();
   context_.stats.observe("releasebot_ack_seconds", {{"platform", "teams"}},
                          std::chrono::duration<double>(std::chrono::steady_clock::now() - request.received).count());
   if (decoded.is_card_action) {
+    // The answer is the invoke's own response: a redelivery is answered alike and posts nothing.
+    auto reply = result.reply;
+    roster_.name(reply);
     if (result.refused) {
       co_return json_answer(200, {{"statusCode", 200},
                                   {"type", "application/vnd.microsoft.activity.message"},
-                                  {"value", render_text(result.reply)}});
+                                  {"value", render_text(reply)}});
     }
     co_return json_answer(200, {{"statusCode", 200},
                                 {"type", "application/vnd.microsoft.card.adaptive"},
-                                {"value", render_card(result.reply)}});
+                                {"value", render_card(reply)}});
   }
+  if (!context_.replies.claim(event, result)) co_return json_answer(200, nlohmann::json::object());
   // Answered after the 200, so Teams never waits on the connector.
-  asio::co_spawn(context_.executor, answer(where, decoded.activity_id, result.reply), asio::detached);
+  asio::co_spawn(context_.executor, answer(where, decoded.activity_id, std::move(event), result), asio::detached);
   co_return json_answer(200, nlohmann::json::object());
 }
 
-asio::awaitable<void> teams_app::answer(conversation_reference where, std::string reply_to_id,
-                                        commands::message reply) {
+asio::awaitable<void> teams_app::read_roster(conversation_reference where, std::string team_id) {
+  const auto outcome = co_await roster_.read_team(where.service_url, team_id, where.tenant_id);
+  if (outcome.members > 0 && context_.after_change) context_.after_change();
+}
+
+asio::awaitable<void> teams_app::answer(conversation_reference where, std::string reply_to_id, bot::inbound event,
+                                        bot::dispatch_result result) {
+  auto reply = result.reply;
+  roster_.name(reply);
   auto activity = render_activity(reply);
   activity["replyToId"] = reply_to_id;
   const auto sent = co_await connector_.answer(where.service_url, where.conversation_id, std::move(activity));
   if (!sent.ok) spdlog::warn("teams: could not answer in {}: {}", where.conversation_id, sent.error);
+  context_.replies.settle(event, result, sent.ok);
 }
 
 }  // namespace releasebot::integrations::teams

@@ -10,6 +10,7 @@
 #include "integrations/teams/connector_client.hpp"
 #include "integrations/teams/key_cache.hpp"
 #include "integrations/teams/outbox_sender.hpp"
+#include "integrations/teams/roster.hpp"
 #include "integrations/teams/teams_settings.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -33,7 +34,9 @@ public:
 
 private:
   boost::asio::awaitable<net::server_response> on_request(net::server_request request);
-  boost::asio::awaitable<void> answer(conversation_reference where, std::string reply_to_id, commands::message reply);
+  boost::asio::awaitable<void> answer(conversation_reference where, std::string reply_to_id, bot::inbound event,
+                                      bot::dispatch_result result);
+  boost::asio::awaitable<void> read_roster(conversation_reference where, std::string team_id);
 
   bot::module_context& context_;
   teams_settings settings_;
@@ -41,6 +44,7 @@ private:
   net::http_client http_;
   key_cache keys_;
   connector_client connector_;
+  roster roster_;
   outbox_sender sender_;
   boost::asio::steady_timer stopped_;
   bool stopping_ = false;

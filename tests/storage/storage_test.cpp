@@ -2,6 +2,7 @@
 #include "storage/database.hpp"
 #include "storage/migrations.hpp"
 #include "storage/outbox.hpp"
+#include "storage/people_directory.hpp"
 #include "storage/processed_events.hpp"
 #include "storage/release_repository.hpp"
 #include "storage/role_grants.hpp"
@@ -711,14 +712,54 @@ TEST_CASE("processed_events stores the reply per platform and event", "[storage]
   processed_events seen{db};
   CHECK_FALSE(seen.stored_reply("slack", "Ev1").has_value());
   seen.record("slack", "Ev1", R"({"reply":"ok"})", t0);
-  CHECK(seen.stored_reply("slack", "Ev1") == std::optional<std::string>{R"({"reply":"ok"})"});
+  CHECK(seen.stored_reply("slack", "Ev1")->reply == R"({"reply":"ok"})");
+  CHECK_FALSE(seen.stored_reply("slack", "Ev1")->posted);
   CHECK_FALSE(seen.stored_reply("teams", "Ev1").has_value());
   CHECK_FALSE(seen.stored_reply("slack", "Ev2").has_value());
   // An event id is applied once: recording it again is an error, not a silent overwrite.
   CHECK_THROWS_AS(seen.record("slack", "Ev1", "other", t0), database_error);
-  CHECK(seen.stored_reply("slack", "Ev1") == std::optional<std::string>{R"({"reply":"ok"})"});
+  CHECK(seen.stored_reply("slack", "Ev1")->reply == R"({"reply":"ok"})");
   seen.record("teams", "Ev1", "teams reply", t0);
-  CHECK(seen.stored_reply("teams", "Ev1") == std::optional<std::string>{"teams reply"});
+  CHECK(seen.stored_reply("teams", "Ev1")->reply == "teams reply");
+  seen.mark_reply_posted("slack", "Ev1", t0);
+  CHECK(seen.stored_reply("slack", "Ev1")->posted);
+  CHECK_FALSE(seen.stored_reply("teams", "Ev1")->posted);
+}
+
+TEST_CASE("people_directory completes records, finds by chat id and address, adopts an early chat id", "[storage]") {
+  auto db = migrated();
+  people_directory people{db, "teams"};
+  CHECK(readable_name(people.find("aad-quinn")) == "a person not yet seen");
+  // A mention the roster could not resolve: known by the chat id only, and granted a role.
+  const auto record = [](std::string id, std::string chat, std::string name, std::string email) {
+    person_record person;
+    person.user_id = std::move(id);
+    person.chat_id = std::move(chat);
+    person.display_name = std::move(name);
+    person.email = std::move(email);
+    return person;
+  };
+  people.remember(record("29:quinn", "29:quinn", "Quinn Jones", ""), t0);
+  role_grants{db}.grant("29:quinn", "qa", "aad-admin", t0);
+  CHECK(readable_name(people.find("29:quinn")) == "Quinn Jones");
+  // Then she speaks (or the roster answers): one person, under her object id, with her role.
+  people.remember(record("aad-quinn", "29:quinn", "", "quinn@contoso.com"), t0 + std::chrono::seconds{5}, true);
+  CHECK_FALSE(people.find("29:quinn").has_value());
+  const auto quinn = people.find("aad-quinn");
+  REQUIRE(quinn.has_value());
+  CHECK(quinn->display_name == "Quinn Jones");  // kept: the later record had no name
+  CHECK(quinn->refreshed_at.has_value());
+  CHECK(role_grants{db}.roles_of("aad-quinn") == std::vector<std::string>{"qa"});
+  CHECK(role_grants{db}.roles_of("29:quinn").empty());
+  CHECK(people.find_by_chat_id("29:quinn")->user_id == "aad-quinn");
+  CHECK(people.find_by_address("QUINN@contoso.com")->user_id == "aad-quinn");
+  CHECK_FALSE(people.find_by_address("nobody@contoso.com").has_value());
+  CHECK_FALSE(people_directory{db, "slack"}.find("aad-quinn").has_value());
+  people.left_team("aad-quinn", t0 + std::chrono::seconds{9});
+  CHECK(people.find("aad-quinn")->left_team_at.has_value());
+  CHECK(readable_name(people.find("aad-quinn")) == "Quinn Jones");
+  people.remember(record("aad-nameless", "", "", "pat@contoso.com"), t0);
+  CHECK(readable_name(people.find("aad-nameless")) == "pat@contoso.com");
 }
 
 TEST_CASE("role_grants grant, revoke, roles_of", "[storage]") {

@@ -458,11 +458,43 @@ TEST_CASE("other invokes and activities are acknowledged and ignored", "[teams]"
     const auto out = decoded(bot_added);
     CHECK(out.type == "conversationUpdate");
     CHECK_FALSE(out.event);
-    CHECK(out.ignored_because == "an activity of type conversationUpdate");
+    CHECK(out.ignored_because == "an activity of type conversationUpdate (the roster is read from it)");
     CHECK(out.conversation.conversation_id == "19:abc123def456@thread.tacv2");
     CHECK(out.conversation.conversation_type == "channel");
     CHECK(out.conversation.tenant_id == "tenant-1");
     CHECK(out.conversation.service_url == "https://smba.trafficmanager.net/amer/");
+  }
+  SECTION("the bot added to a team: the team, the event, and no person among the members") {
+    const auto out = decoded(bot_added);
+    CHECK(out.bot_added);
+    CHECK(out.team_id == "19:team0000@thread.tacv2");
+    CHECK(out.event_type == "teamMemberAdded");
+    CHECK(out.members_added.empty());
+  }
+  SECTION("members added and removed, with aadObjectId or the REST field objectId") {
+    auto update = json::parse(bot_added);
+    update["membersAdded"] = json::array({{{"id", "29:quinn"}, {"aadObjectId", "aad-quinn"}},
+                                          {{"id", "29:pat"}, {"objectId", "aad-pat"}, {"name", "Pat Lee"}},
+                                          {{"name", "no id"}}});
+    update["membersRemoved"] = json::array({{{"id", "29:sam"}}});
+    const auto out = decoded(update.dump());
+    CHECK_FALSE(out.bot_added);
+    REQUIRE(out.members_added.size() == 2);
+    CHECK(out.members_added[0].object_id == "aad-quinn");
+    CHECK(out.members_added[1].object_id == "aad-pat");
+    CHECK(out.members_added[1].name == "Pat Lee");
+    REQUIRE(out.members_removed.size() == 1);
+    CHECK(out.members_removed[0].chat_id == "29:sam");
+  }
+  SECTION("installationUpdate add-upgrade") {
+    auto update = json::parse(bot_added);
+    update["type"] = "installationUpdate";
+    update["action"] = "add-upgrade";
+    update.erase("membersAdded");
+    const auto out = decoded(update.dump());
+    CHECK(out.installation_action == "add-upgrade");
+    CHECK(out.team_id == "19:team0000@thread.tacv2");
+    CHECK_FALSE(out.event);
   }
   SECTION("messageReaction") {
     const auto out = decoded(R"({

@@ -207,3 +207,18 @@ TEST_CASE("render_activity: short replies as text, everything else as a card", "
     CHECK(activity["summary"] == std::string(199, 'w') + "\u2026");
   }
 }
+
+TEST_CASE("named mentions: the name between <at> tags, the 29: id in the entity", "[teams]") {
+  auto body = message_builder{}.text("qa sign-off requested from ").mention(aad).build();
+  releasebot::commands::name_people(body, [](releasebot::commands::span& piece) {
+    piece.name = "Quinn Jones";
+    piece.value = "29:1QuinnTeamsUserId";
+  });
+  const json expected = json::parse(R"([
+    {"type": "mention", "text": "<at>Quinn Jones</at>",
+     "mentioned": {"id": "29:1QuinnTeamsUserId", "name": "Quinn Jones"}}
+  ])");
+  CHECK(render_mentions(body) == expected);
+  CHECK(render_text(body) == "qa sign-off requested from <at>Quinn Jones</at>");
+  CHECK(render_activity(body)["summary"] == "qa sign-off requested from @Quinn Jones");
+}

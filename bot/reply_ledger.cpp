@@ -1,0 +1,62 @@
+#include "bot/reply_ledger.hpp"
+
+#include "storage/processed_events.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace releasebot::bot {
+
+namespace {
+
+constexpr auto remembered_for = std::chrono::minutes{30};
+constexpr std::size_t max_remembered = 20'000;
+
+std::string key_of(const inbound& event) { return event.platform + '\n' + event.event_id; }
+
+bool stored(const dispatch_result& result) { return result.changed || result.duplicate; }
+
+}  // namespace
+
+void reply_ledger::forget_old(std::chrono::steady_clock::time_point now) {
+  while (!by_age_.empty() && (now - by_age_.front().first > remembered_for || by_age_.size() > max_remembered)) {
+    claimed_.erase(by_age_.front().second);
+    by_age_.pop_front();
+  }
+}
+
+bool reply_ledger::claim(const inbound& event, const dispatch_result& result) {
+  if (event.event_id.empty()) return true;
+  if (result.duplicate && result.reply_posted) {
+    spdlog::info("event {}/{} was answered before; nothing posted again", event.platform, event.event_id);
+    return false;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  forget_old(now);
+  auto key = key_of(event);
+  if (!claimed_.insert(key).second) {
+    spdlog::info("event {}/{} is answered by an earlier delivery; nothing posted again", event.platform, event.event_id);
+    return false;
+  }
+  by_age_.emplace_back(now, std::move(key));
+  return true;
+}
+
+void reply_ledger::settle(const inbound& event, const dispatch_result& result, bool ok) {
+  if (event.event_id.empty()) return;
+  if (!ok) {
+    claimed_.erase(key_of(event));
+    return;
+  }
+  if (!stored(result)) return;
+  try {
+    // A lost mark costs at most one repeated reply after a power cut: no sync of its own.
+    storage::transaction tx{db_, storage::durability::process_crash};
+    storage::processed_events{db_}.mark_reply_posted(
+        event.platform, event.event_id, std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+    tx.commit();
+  } catch (const std::exception& failure) {
+    spdlog::warn("could not mark the reply to {}/{} as posted: {}", event.platform, event.event_id, failure.what());
+  }
+}
+
+}  // namespace releasebot::bot

@@ -1,0 +1,94 @@
+#include "integrations/slack/people_lookup.hpp"
+
+#include "storage/people.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace asio = boost::asio;
+
+namespace releasebot::integrations::slack {
+
+namespace {
+
+storage::instant now_seconds() { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }
+
+std::string string_at(const nlohmann::json& object, const char* key) {
+  if (!object.is_object()) return {};
+  const auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string{};
+}
+
+// The ids Slack gives people: U… and W… (Enterprise Grid).
+bool is_slack_user(std::string_view id) {
+  return id.size() >= 2 && (id.front() == 'U' || id.front() == 'W');
+}
+
+}  // namespace
+
+slack_person person_from_users_info(const nlohmann::json& user) {
+  slack_person out;
+  const auto id = string_at(user, "id");
+  if (id.empty()) return out;
+  const auto profile = user.is_object() && user.contains("profile") ? user["profile"] : nlohmann::json::object();
+  storage::person_record record;
+  record.user_id = id;
+  for (const auto* candidate : {&profile, &user}) {
+    for (const char* key : {"display_name", "real_name"}) {
+      if (record.display_name.empty()) record.display_name = string_at(*candidate, key);
+    }
+  }
+  if (record.display_name.empty()) record.display_name = string_at(user, "name");
+  record.email = string_at(profile, "email");
+  record.team_id = string_at(user, "team_id");
+  out.record = std::move(record);
+  out.time_zone = string_at(user, "tz");
+  return out;
+}
+
+asio::awaitable<slack_person> people_lookup::person(const std::string& user) {
+  slack_person known;
+  {
+    storage::transaction tx{db_};
+    known.record = storage::people_directory{db_, "slack"}.find(user);
+    known.time_zone = storage::people{db_}.time_zone_of(user).value_or("");
+  }
+  const auto now = now_seconds();
+  const bool fresh = known.record && known.record->refreshed_at && now - *known.record->refreshed_at < refresh_after;
+  if (fresh || !is_slack_user(user)) co_return known;
+
+  nlohmann::json arguments = nlohmann::json::object();
+  arguments["user"] = user;
+  const auto info = co_await api_.call(std::string{"users.info"}, std::move(arguments), true, 1);
+  if (!info.ok) {
+    spdlog::warn("slack: {}", info.error);
+    co_return known;  // what is stored, however old; asked again next time
+  }
+  auto fetched = person_from_users_info(info.body["user"]);
+  if (!fetched.record) co_return known;
+  storage::transaction tx{db_, storage::durability::process_crash};
+  storage::people_directory{db_, "slack"}.remember(*fetched.record, now, true);
+  if (!fetched.time_zone.empty()) storage::people{db_}.set_time_zone(user, fetched.time_zone, now);
+  tx.commit();
+  if (fetched.time_zone.empty()) fetched.time_zone = known.time_zone;
+  co_return fetched;
+}
+
+asio::awaitable<void> people_lookup::name(commands::message& body) {
+  for (const auto& user : commands::mentioned_people(body)) {
+    const auto found = co_await person(user);
+    const auto display = found.record ? found.record->display_name : std::string{};
+    commands::name_people(body, [&](commands::span& piece) {
+      if (piece.value == user) piece.name = display;
+    });
+  }
+}
+
+void people_lookup::name_from_directory(commands::message& body) {
+  storage::transaction tx{db_};
+  storage::people_directory directory{db_, "slack"};
+  commands::name_people(body, [&](commands::span& piece) {
+    if (const auto found = directory.find(piece.value)) piece.name = found->display_name;
+  });
+}
+
+}  // namespace releasebot::integrations::slack
