@@ -131,7 +131,7 @@ dispatch_result dispatcher::apply(const inbound& event, bool& wrote) {
     }
     // A query wrote nothing; the savepoint rolls back on leaving this scope.
   } catch (const commands::command_refused& refusal) {
-    result.reply = error_message(refusal.what());
+    result.reply = refusal.said() ? *refusal.said() : error_message(refusal.what());
     result.refused = true;
   } catch (const std::exception& failure) {
     spdlog::error("event {}/{} from {} failed: {}", event.platform, event.event_id, event.user, failure.what());

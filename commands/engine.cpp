@@ -7,6 +7,7 @@
 #include "commands/version.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace releasebot::commands {
 
@@ -50,12 +51,31 @@ handler_context::handler_context(engine& owner, const request& from_)
       outbox{owner.db()},
       grants{owner.db()},
       timers{owner.db()},
-      people{owner.db()} {}
+      people{owner.db()},
+      directory{owner.db(), from.platform} {}
 
 void handler_context::refuse(std::string problem) const { throw command_refused{std::move(problem)}; }
+void handler_context::refuse(message said) const {
+  said.kind = message_kind::error;
+  throw command_refused{std::move(said)};
+}
 
 bool handler_context::is_admin(std::string_view user) const {
-  return std::find(settings.admins.begin(), settings.admins.end(), user) != settings.admins.end();
+  if (std::find(settings.admins.begin(), settings.admins.end(), user) != settings.admins.end()) return true;
+  const bool any_alias = std::any_of(settings.admins.begin(), settings.admins.end(), [](const std::string& admin) {
+    return admin.find('@') != std::string::npos || admin.starts_with("29:");
+  });
+  if (!any_alias) return false;
+  const auto person = directory.find(user);
+  if (!person) return false;
+  const auto same_text = [](std::string_view a, std::string_view b) {
+    return !a.empty() && a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+  };
+  return std::any_of(settings.admins.begin(), settings.admins.end(), [&](const std::string& admin) {
+    return same_text(admin, person->email) || same_text(admin, person->principal_name) || admin == person->chat_id;
+  });
 }
 
 std::vector<std::string> handler_context::roles_of(std::string_view user) { return grants.roles_of(user); }
@@ -69,6 +89,20 @@ bool handler_context::is_coordinator_of(const storage::release_record& release) 
   return release.coordinator == from.user || holds(from.user, rules.coordinator_role);
 }
 
+namespace {
+
+// "qa, dev-lead or the release's coordinator": who a permission rule names, in words.
+std::string who_holds(const permission& rule) {
+  auto names = rule.roles;
+  if (rule.release_coordinator_may) names.emplace_back("the release's coordinator");
+  if (names.size() <= 1) return names.empty() ? std::string{} : names.front();
+  const auto last = names.back();
+  names.pop_back();
+  return join_words(names, ", ") + " or " + last;
+}
+
+}  // namespace
+
 void handler_context::require_permission(std::string_view family, const storage::release_record* release) {
   if (is_admin(from.user)) return;
   const auto* rule = rules.find_permission(family);
@@ -80,8 +114,7 @@ void handler_context::require_permission(std::string_view family, const storage:
     if (std::find(mine.begin(), mine.end(), role) != mine.end()) return;
   }
   if (release != nullptr && rule->release_coordinator_may && release->coordinator == from.user) return;
-  std::string who = join_words(rule->roles, ", ");
-  if (rule->release_coordinator_may) who += (who.empty() ? "" : ", ") + std::string{"the release's coordinator"};
+  std::string who = who_holds(*rule);
   if (who.empty()) who = "admins";
   refuse("only " + who + " can " + std::string{family} + (release != nullptr ? " " + release->version : "") +
          "; you hold: " + (mine.empty() ? std::string{"no role"} : join_words(mine)));
@@ -211,8 +244,7 @@ std::string who_may(const policy& rules, std::string_view family) {
   const auto* rule = rules.find_permission(family);
   if (rule == nullptr) return "admins";
   if (rule->anyone) return "anyone";
-  std::string who = join_words(rule->roles, ", ");
-  if (rule->release_coordinator_may) who += (who.empty() ? "" : ", ") + std::string{"the release's coordinator"};
+  const auto who = who_holds(*rule);
   return who.empty() ? "admins" : who + " (and admins)";
 }
 

@@ -41,10 +41,16 @@ struct outcome {
   bool make_public = false;  // the asker asked for the answer to be shown to the channel
 };
 
-// A refusal: nothing may change. The text names the problem and the fix in one line.
+// A refusal: nothing may change. The text names the problem and the fix in one line; a refusal
+// that names people carries it as a message, so that each platform shows them by name.
 class command_refused : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
+  explicit command_refused(message said) : std::runtime_error{said.plain_text()}, said_{std::move(said)} {}
+  const std::optional<message>& said() const { return said_; }
+
+private:
+  std::optional<message> said_;
 };
 
 class engine {

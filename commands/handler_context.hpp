@@ -5,6 +5,7 @@
 #include "storage/audit_log.hpp"
 #include "storage/outbox.hpp"
 #include "storage/people.hpp"
+#include "storage/people_directory.hpp"
 #include "storage/release_repository.hpp"
 #include "storage/role_grants.hpp"
 #include "storage/timer_store.hpp"
@@ -26,10 +27,14 @@ public:
   storage::role_grants grants;
   storage::timer_store timers;
   storage::people people;
+  // The speaker's platform's people: an admin may be configured by e-mail or UPN.
+  mutable storage::people_directory directory;
   bool changed = false;
 
   [[noreturn]] void refuse(std::string problem) const;
+  [[noreturn]] void refuse(message said) const;
 
+  // Configured by stable id, or by the e-mail/UPN or Teams chat id the directory knows for them.
   bool is_admin(std::string_view user) const;
   std::vector<std::string> roles_of(std::string_view user);
   bool holds(std::string_view user, std::string_view role);

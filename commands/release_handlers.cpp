@@ -200,8 +200,10 @@ outcome handle(handler_context& ctx, const advance_command& cmd) {
   }
   const bool overridden = !blockers.empty();
   if (overridden && !ctx.is_admin(ctx.from.user) && !ctx.is_coordinator_of(release)) {
-    ctx.refuse("only the coordinator can override a gate; " + release.version + "'s coordinator is @" +
-               release.coordinator);
+    message_builder refusal;
+    refusal.text("only the coordinator can override a gate; " + release.version + "'s coordinator is ");
+    refusal.mention(release.coordinator);
+    ctx.refuse(refusal.build());
   }
   const std::string from_stage = release.stage;
   const std::string to_stage = *(position + 1);

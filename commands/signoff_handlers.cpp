@@ -87,7 +87,10 @@ outcome handle(handler_context& ctx, const signoff_command& cmd) {
   require_signoff_window(ctx, release);
   for (const auto& user : cmd.users) {
     if (!ctx.holds(user, cmd.role)) {
-      ctx.refuse("@" + user + " does not hold " + cmd.role + " — grant it first: role @" + user + " add " + cmd.role);
+      message_builder refusal;
+      refusal.mention(user).text(" does not hold " + cmd.role + " — grant it first: ").code("role").text(" ");
+      refusal.mention(user).text(" ").code("add " + cmd.role);
+      ctx.refuse(refusal.build());
     }
   }
   const auto& type = ctx.type_of(release);
@@ -166,8 +169,10 @@ outcome handle(handler_context& ctx, const click_command& cmd) {
   if (!release) ctx.refuse("that sign-off request no longer exists");
   const auto& request = found->second;
   if (request.assignee != ctx.from.user) {
-    ctx.refuse("only @" + request.assignee + " can use this button — if you hold " + request.role + ", type " +
-               (cmd.approve ? "approve " : "reject ") + release->version + " as " + request.role);
+    message_builder refusal;
+    refusal.text("only ").mention(request.assignee).text(" can use this button — if you hold " + request.role + ", type ");
+    refusal.code(std::string{cmd.approve ? "approve " : "reject "} + release->version + " as " + request.role);
+    ctx.refuse(refusal.build());
   }
   if (release->state != "active") ctx.refuse(release->version + " is " + release->state + " — nothing more can be recorded on it");
   if (request.answered_at) {
@@ -175,7 +180,10 @@ outcome handle(handler_context& ctx, const click_command& cmd) {
                (cmd.approve ? "approve " : "reject ") + release->version + " as " + request.role + " to change it");
   }
   if (!ctx.holds(ctx.from.user, request.role)) {
-    ctx.refuse("you no longer hold " + request.role + " — ask an admin: role @" + ctx.from.user + " add " + request.role);
+    message_builder refusal;
+    refusal.text("you no longer hold " + request.role + " — ask an admin to grant it: ").code("role").text(" ");
+    refusal.mention(ctx.from.user).text(" ").code("add " + request.role);
+    ctx.refuse(refusal.build());
   }
   return record_decision(ctx, *release, request.role, cmd.approve, "");
 }

@@ -143,7 +143,7 @@ asio::awaitable<net::server_response> teams_app::on_request(net::server_request 
     if (result.refused) {
       co_return json_answer(200, {{"statusCode", 200},
                                   {"type", "application/vnd.microsoft.activity.message"},
-                                  {"value", render_text(reply)}});
+                                  {"value", reply.plain_text()}});
     }
     co_return json_answer(200, {{"statusCode", 200},
                                 {"type", "application/vnd.microsoft.card.adaptive"},

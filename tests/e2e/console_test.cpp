@@ -224,7 +224,7 @@ TEST_CASE("a config with only [access] admins is complete: the shipped policy ap
                                   "help deploy\nopen 4.2.0 minor\n");
   INFO(result.err);
   CHECK(result.exit_code == 0);
-  require_contains(result.out, "who: infra, dev-lead, release-coordinator, the release's coordinator (and admins)");
+  require_contains(result.out, "who: infra, dev-lead, release-coordinator or the release's coordinator (and admins)");
   require_contains(result.out, "Opened 4.2.0 (minor) in planning");
 }
 
@@ -283,7 +283,7 @@ TEST_CASE("a major release from open to close, with every stage, sign-off and de
                             "deploy 5.0.0 delta done downtime 4\n"
                             "/as cora\nadvance 5.0.0\n");
   require_contains(regression.out, "Marked [4] qa-regression done on 5.0.0.");
-  require_contains(regression.out, "only release-coordinator, the release's coordinator can check 5.0.0; you hold: qa");
+  require_contains(regression.out, "only release-coordinator or the release's coordinator can check 5.0.0; you hold: qa");
   require_contains(regression.out, "[#releases › 5.0.0] 🔧 5.0.0 → delta: migrations applied (@ivan)");
   require_contains(regression.out, "[#releases › 5.0.0, also in channel] ✅ 5.0.0 is deployed to delta — downtime 4 min (estimated 5 min)");
   require_contains(regression.out, "moved from regression to readiness");
@@ -456,7 +456,7 @@ TEST_CASE("refusals leave the database unchanged in content", "[e2e][refusals]")
   }
   SECTION("someone without the role opening or granting") {
     const auto result = bot.say("devi", "open 4.5.0 minor\nrole @devi add qa\n");
-    require_contains(result.out, "only release-coordinator, product-manager, dev-lead can open; you hold: developer");
+    require_contains(result.out, "only release-coordinator, product-manager or dev-lead can open; you hold: developer");
     require_contains(result.out, "only admins can role; you hold: developer");
   }
   CHECK(bot.dump() == before);

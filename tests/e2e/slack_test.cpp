@@ -125,12 +125,20 @@ TEST_CASE("a release driven from Slack: slash commands, mentions, DMs and button
 
   // Someone else clicking the card is refused; the person asked is not.
   s.slack.send_button_click("UPM", "signoff_approve", request_value, "DUQA", "1.000001");
-  const auto refusal = s.require_call("chat.postEphemeral", [](const api_call& c) { return text_has(c, "only @UQA"); });
+  // People by name in the words of notifications; Slack's own <@U…> in the blocks.
+  const auto refusal = s.require_call("chat.postEphemeral", [](const api_call& c) { return text_has(c, "only @\u2060User UQA can use"); });
   CHECK(refusal.body.value("user", "") == "UPM");
+  CHECK(refusal.body["blocks"].dump().find("<@UQA>") != std::string::npos);
   CHECK(count(s.db(), "SELECT count(*) FROM signoff_decisions") == 0);
 
-  s.slack.send_button_click("UQA", "signoff_approve", request_value, "DUQA", "1.000001");
+  const auto click = s.slack.send_button_click("UQA", "signoff_approve", request_value, "DUQA", "1.000001");
   const auto update = s.require_call("chat.update", [](const api_call& c) { return text_has(c, "approved by"); });
+  const auto confirmation = s.require_call("chat.postEphemeral", [](const api_call& c) { return text_has(c, "Recorded your approval"); });
+  CHECK(confirmation.body.value("user", "") == "UQA");
+  // The same click delivered again (a lost ack): acked, applied once, and nothing posted again.
+  s.slack.send_button_click("UQA", "signoff_approve", request_value, "DUQA", "1.000001", click, 1);
+  for (int i = 0; i < 100 && s.slack.ack_count(click) < 2; ++i) std::this_thread::sleep_for(50ms);
+  REQUIRE(s.slack.ack_count(click) == 2);
   CHECK(update.body.value("channel", "") == "DUQA");
   const auto decision_line = s.require_call("chat.postMessage", [](const api_call& c) {
     return c.body.value("channel", "") == "CREL" && text_has(c, "approved by");
@@ -138,6 +146,11 @@ TEST_CASE("a release driven from Slack: slash commands, mentions, DMs and button
   CHECK(decision_line.body.value("thread_ts", "") == release_thread);
   CHECK_FALSE(update.body.value("ts", "").empty());
   CHECK(count(s.db(), "SELECT count(*) FROM signoff_decisions WHERE decided_by = 'UQA'") == 1);
+  std::this_thread::sleep_for(300ms);
+  int confirmations = 0;
+  for (const auto& call : s.slack.calls("chat.postEphemeral")) confirmations += text_has(call, "Recorded your approval");
+  CHECK(confirmations == 1);
+  CHECK(s.slack.calls("chat.update").size() == 1);
 
   // A direct message gets its answer in the DM.
   s.slack.send_direct_message("UQA", "status 4.2.0");

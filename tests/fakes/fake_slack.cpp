@@ -812,6 +812,8 @@ json fake_slack::impl::dispatch_locked(const api_call& call) {
               {"team_id", team_id},
               {"name", lowercase(user)},
               {"real_name", "User " + user},
+              {"profile",
+               {{"display_name", ""}, {"real_name", "User " + user}, {"email", lowercase(user) + "@example.com"}}},
               {"tz", tz != time_zones_.end() ? tz->second : std::string("UTC")},
               {"tz_offset", 0},
               {"is_bot", false}}}};
@@ -997,9 +999,10 @@ std::string fake_slack::send_direct_message(const std::string& user, const std::
 
 std::string fake_slack::send_button_click(const std::string& user, const std::string& action_id,
                                           const std::string& value, const std::string& channel,
-                                          const std::string& message_ts) {
-  const std::string id = impl_->fresh_uuid();
-  const json frame = {
+                                          const std::string& message_ts, const std::string& envelope_id,
+                                          int retry_attempt) {
+  const std::string id = envelope_id.empty() ? impl_->fresh_uuid() : envelope_id;
+  json frame = {
       {"envelope_id", id},
       {"type", "interactive"},
       {"accepts_response_payload", false},
@@ -1020,6 +1023,10 @@ std::string fake_slack::send_button_click(const std::string& user, const std::st
                        {"block_id", "b1"},
                        {"value", value},
                        {"action_ts", impl_->next_ts()}}})}}}};
+  if (retry_attempt > 0) {
+    frame["retry_attempt"] = retry_attempt;
+    frame["retry_reason"] = "timeout";
+  }
   send(frame);
   return id;
 }

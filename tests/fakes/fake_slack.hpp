@@ -51,8 +51,10 @@ public:
                                const std::string& event_id = {}, int retry_attempt = 0,
                                const std::string& envelope_id = {});
   std::string send_direct_message(const std::string& user, const std::string& text, const std::string& event_id = {});
+  // `envelope_id` given: a redelivery of that click (retry_attempt counts them).
   std::string send_button_click(const std::string& user, const std::string& action_id, const std::string& value,
-                                const std::string& channel, const std::string& message_ts);
+                                const std::string& channel, const std::string& message_ts,
+                                const std::string& envelope_id = {}, int retry_attempt = 0);
   void send_disconnect(const std::string& reason, int connection = 0);  // warning | refresh_requested | link_disabled
   void drop_connection(int connection = 0);  // abrupt TCP close, no close frame
   void reset_connection(int connection = 0);  // abrupt TCP reset (RST: SO_LINGER 0), no close frame

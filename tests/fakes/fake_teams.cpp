@@ -305,8 +305,11 @@ struct fake_teams::impl {
   response answer_keys(const request& req);
   response answer_token(const request& req);
   response answer_connector(const request& req, std::string_view path);
+  void answer_members_locked(connector_call& call, const std::vector<std::string>& segments, const json& query);
+  const team_member* member_locked(const std::string& id) const;
   // Routes an authorized connector call; sets call.status and call.response.
-  void dispatch_connector_locked(connector_call& call, const std::vector<std::string>& segments, bool bad_json);
+  void dispatch_connector_locked(connector_call& call, const std::vector<std::string>& segments, bool bad_json,
+                                 const json& query);
 
   // ---- any thread
   std::string base_url() const { return "https://127.0.0.1:" + std::to_string(port_); }
@@ -314,6 +317,7 @@ struct fake_teams::impl {
   std::string fresh_activity_id_locked();
   json activity_base(const std::string& type, const std::string& id, const std::string& user_aad_id,
                      bool personal) const;
+  json from_of(const std::string& object_id) const;
 
   const fake_teams& owner_;  // for its constants (app id, password, tenant)
   test_ca ca_;
@@ -330,6 +334,8 @@ struct fake_teams::impl {
   std::string last_issued_token_;
   std::vector<connector_call> calls_;
   failure failure_;
+  std::vector<team_member> members_;
+  int roster_page_size_ = 2;
   std::int64_t last_activity_millis_ = 0;
   bool run_done_ = false;
 
@@ -586,7 +592,10 @@ response fake_teams::impl::answer_connector(const request& req, std::string_view
       call.status = 401;
       call.response = {{"message", denied_message}};
     } else {
-      dispatch_connector_locked(call, segments, bad_json);
+      const std::string_view target = req.target();
+      const auto question = target.find('?');
+      dispatch_connector_locked(call, segments, bad_json,
+                                parse_form(question == std::string_view::npos ? std::string_view{} : target.substr(question + 1)));
     }
     calls_.push_back(call);
   }
@@ -594,12 +603,65 @@ response fake_teams::impl::answer_connector(const request& req, std::string_view
   return json_response(static_cast<unsigned>(call.status), call.response, req, retry_after_seconds);
 }
 
+const team_member* fake_teams::impl::member_locked(const std::string& id) const {
+  for (const auto& member : members_) {
+    if (member.chat_id == id || member.object_id == id || (!member.upn.empty() && member.upn == id)) return &member;
+  }
+  return nullptr;
+}
+
+json member_json(const team_member& member, const std::string& tenant) {
+  const auto space = member.name.find(' ');
+  return {{"id", member.chat_id},
+          {"name", member.name},
+          {"objectId", member.object_id},
+          {"givenName", member.name.substr(0, space)},
+          {"surname", space == std::string::npos ? "" : member.name.substr(space + 1)},
+          {"email", member.email},
+          {"userPrincipalName", member.upn},
+          {"tenantId", tenant},
+          {"userRole", "user"}};
+}
+
+// GET /v3/conversations/{id}/pagedmembers?pageSize=&continuationToken= and …/members/{member}.
+void fake_teams::impl::answer_members_locked(connector_call& call, const std::vector<std::string>& segments,
+                                             const json& query) {
+  if (segments[3] == "members") {
+    if (const auto* member = member_locked(segments[4])) {
+      call.status = 200;
+      call.response = member_json(*member, owner_.tenant_id());
+    } else {
+      call.status = 404;
+      call.response = connector_error("MemberNotFoundInConversation", "The member is not in the conversation.");
+    }
+    return;
+  }
+  std::size_t start = 0;
+  if (query.contains("continuationToken")) start = std::stoul(query["continuationToken"].get<std::string>().substr(5));
+  std::size_t size = static_cast<std::size_t>(roster_page_size_);
+  if (query.contains("pageSize")) size = std::min(size, std::stoul(query["pageSize"].get<std::string>()));
+  json page = json::array();
+  for (std::size_t i = start; i < members_.size() && i < start + size; ++i) {
+    page.push_back(member_json(members_[i], owner_.tenant_id()));
+  }
+  call.status = 200;
+  call.response = {{"members", page}};
+  if (start + size < members_.size()) call.response["continuationToken"] = "page-" + std::to_string(start + size);
+}
+
 void fake_teams::impl::dispatch_connector_locked(connector_call& call, const std::vector<std::string>& segments,
-                                                 bool bad_json) {
+                                                 bool bad_json, const json& query) {
   const auto answer_with = [&call](int status, json body) {
     call.status = status;
     call.response = std::move(body);
   };
+  const bool roster = segments.size() >= 4 && segments[0] == "v3" && segments[1] == "conversations" &&
+                      ((segments.size() == 4 && segments[3] == "pagedmembers") ||
+                       (segments.size() == 5 && segments[3] == "members"));
+  if (roster) {
+    if (call.method != "GET") return answer_with(405, connector_error("MethodNotAllowed", "The method is not allowed here."));
+    return answer_members_locked(call, segments, query);
+  }
   const bool conversations = segments.size() >= 2 && segments[0] == "v3" && segments[1] == "conversations";
   const bool activities = conversations && segments.size() >= 4 && segments.size() <= 5 && !segments[2].empty() &&
                           segments[3] == "activities" && (segments.size() == 4 || !segments[4].empty());
@@ -620,6 +682,9 @@ void fake_teams::impl::dispatch_connector_locked(connector_call& call, const std
     const std::string tenant = string_at(call.body, json::json_pointer("/channelData/tenant/id"));
     if (tenant != owner_.tenant_id()) {
       return answer_with(400, connector_error("BadArgument", "channelData.tenant.id must name the tenant."));
+    }
+    if (const auto* known = member_locked(member); known != nullptr && !known->reachable) {
+      return answer_with(403, connector_error("Forbidden", "The bot is not installed for the user."));
     }
     return answer_with(200, {{"id", "a:conv-" + member}});
   }
@@ -644,6 +709,14 @@ std::string fake_teams::impl::fresh_activity_id() {
   return fresh_activity_id_locked();
 }
 
+json fake_teams::impl::from_of(const std::string& object_id) const {
+  std::lock_guard lock(mutex_);
+  if (const auto* member = member_locked(object_id)) {
+    return {{"id", member->chat_id}, {"name", member->name}, {"aadObjectId", member->object_id}};
+  }
+  return {{"id", "29:" + object_id}, {"name", object_id}, {"aadObjectId", object_id}};
+}
+
 json fake_teams::impl::activity_base(const std::string& type, const std::string& id, const std::string& user_aad_id,
                                      bool personal) const {
   const fake_teams& teams = owner_;
@@ -663,7 +736,7 @@ json fake_teams::impl::activity_base(const std::string& type, const std::string&
           {"timestamp", iso_timestamp(std::chrono::system_clock::now())},
           {"serviceUrl", teams.service_url()},
           {"channelId", "msteams"},
-          {"from", {{"id", "29:" + user_aad_id}, {"name", user_aad_id}, {"aadObjectId", user_aad_id}}},
+          {"from", from_of(user_aad_id)},
           {"conversation", std::move(conversation)},
           {"recipient", {{"id", "28:" + teams.app_id()}, {"name", bot_name}}},
           {"locale", "en-US"},
@@ -794,6 +867,89 @@ nlohmann::json fake_teams::card_action_activity(const std::string& user_aad_id, 
       {"action", {{"type", "Action.Execute"}, {"verb", verb}, {"data", {{"request", request}}}}},
       {"trigger", "manual"}};
   return activity;
+}
+
+void fake_teams::add_member(const team_member& member) {
+  std::lock_guard lock(impl_->mutex_);
+  impl_->members_.push_back(member);
+}
+
+void fake_teams::remove_member(const std::string& object_id) {
+  std::lock_guard lock(impl_->mutex_);
+  std::erase_if(impl_->members_, [&](const team_member& member) { return member.object_id == object_id; });
+}
+
+void fake_teams::set_reachable(const std::string& object_id, bool reachable) {
+  std::lock_guard lock(impl_->mutex_);
+  for (auto& member : impl_->members_) {
+    if (member.object_id == object_id) member.reachable = reachable;
+  }
+}
+
+void fake_teams::set_roster_page_size(int size) {
+  std::lock_guard lock(impl_->mutex_);
+  impl_->roster_page_size_ = std::max(size, 1);
+}
+
+std::string fake_teams::chat_id_of(const std::string& object_id) const {
+  return impl_->from_of(object_id)["id"].get<std::string>();
+}
+
+nlohmann::json fake_teams::mention(nlohmann::json activity, const std::string& object_id) const {
+  const auto from = impl_->from_of(object_id);
+  const std::string name = from["name"];
+  const std::string text = "<at>" + name + "</at>";
+  activity["text"] = activity.value("text", std::string{}) + " " + text;
+  activity["entities"].push_back({{"type", "mention"}, {"text", text}, {"mentioned", {{"id", from["id"]}, {"name", name}}}});
+  return activity;
+}
+
+namespace {
+
+json channel_update(const fake_teams& teams, const json& base) {
+  json update = base;
+  update["type"] = "conversationUpdate";
+  update["conversation"]["id"] = "19:channel@thread.tacv2";
+  update.erase("text");
+  update.erase("entities");
+  (void)teams;
+  return update;
+}
+
+}  // namespace
+
+nlohmann::json fake_teams::bot_added_to_team() const {
+  auto update = channel_update(*this, impl_->activity_base("conversationUpdate", impl_->fresh_activity_id(), "team-owner-aad", false));
+  update["membersAdded"] = json::array({{{"id", "28:" + app_id()}}});
+  update["channelData"]["eventType"] = "teamMemberAdded";
+  return update;
+}
+
+nlohmann::json fake_teams::members_added(const std::vector<std::string>& object_ids) const {
+  auto update = channel_update(*this, impl_->activity_base("conversationUpdate", impl_->fresh_activity_id(), "team-owner-aad", false));
+  json added = json::array();
+  for (const auto& id : object_ids) {
+    const auto from = impl_->from_of(id);
+    added.push_back({{"id", from["id"]}, {"aadObjectId", id}});
+  }
+  update["membersAdded"] = std::move(added);
+  update["channelData"]["eventType"] = "teamMemberAdded";
+  return update;
+}
+
+nlohmann::json fake_teams::member_removed(const std::string& object_id) const {
+  auto update = channel_update(*this, impl_->activity_base("conversationUpdate", impl_->fresh_activity_id(), "team-owner-aad", false));
+  const auto from = impl_->from_of(object_id);
+  update["membersRemoved"] = json::array({{{"id", from["id"]}, {"aadObjectId", object_id}}});
+  update["channelData"]["eventType"] = "teamMemberRemoved";
+  return update;
+}
+
+nlohmann::json fake_teams::installation_update(const std::string& action) const {
+  auto update = channel_update(*this, impl_->activity_base("installationUpdate", impl_->fresh_activity_id(), "team-owner-aad", false));
+  update["type"] = "installationUpdate";
+  update["action"] = action;
+  return update;
 }
 
 }  // namespace releasebot::testing

@@ -26,6 +26,19 @@ struct connector_call {
   nlohmann::json response;
 };
 
+// A person in the fake team's roster. Activities "from" their object id carry their chat id and
+// name; the Bot Connector answers for them in pagedmembers and members/{id}.
+struct team_member {
+  std::string object_id;  // Entra object id ("quinn-aad")
+  std::string chat_id;    // "29:…"
+  std::string name;       // "Quinn Jones"
+  std::string email;
+  std::string upn;
+  // false: the app is installed neither for them nor in a team of theirs, so POST
+  // /v3/conversations with them answers 403 (until set true again).
+  bool reachable = true;
+};
+
 struct http_answer {
   int status = 0;
   std::string body;
@@ -63,6 +76,24 @@ public:
   // 404 {"error":{"code":"ConversationNotFound"}}.
   // `path_contains` limits the failures to calls whose path contains it.
   void fail_next_calls(int status, int times, int retry_after_seconds = 1, const std::string& path_contains = {});
+
+  // ---- the team's roster (GET …/pagedmembers, GET …/members/{id}, POST /v3/conversations)
+  void add_member(const team_member& member);
+  void remove_member(const std::string& object_id);
+  void set_reachable(const std::string& object_id, bool reachable);
+  void set_roster_page_size(int size);  // pagedmembers answers at most this many a page (default 2)
+  std::string team_id() const { return "19:team@thread.tacv2"; }
+  // The chat id of someone in the roster, or "29:" + object id for anyone else.
+  std::string chat_id_of(const std::string& object_id) const;
+  // `activity` with a mention of the person added as Teams sends it (mentioned.id is the chat id,
+  // no aadObjectId), and its "<at>Name</at>" text appended to the activity's text.
+  nlohmann::json mention(nlohmann::json activity, const std::string& object_id) const;
+  // conversationUpdate in the team channel: the bot or people added (by object id) or removed.
+  nlohmann::json bot_added_to_team() const;
+  nlohmann::json members_added(const std::vector<std::string>& object_ids) const;
+  nlohmann::json member_removed(const std::string& object_id) const;
+  // installationUpdate (action add | add-upgrade | remove) in the team channel.
+  nlohmann::json installation_update(const std::string& action) const;
 
   // ---- Teams → bot: POST <endpoint> with a bearer token; returns the HTTP answer.
   // `token` empty: a valid token minted for service_url(). Activities get sensible defaults.
