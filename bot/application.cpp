@@ -70,7 +70,7 @@ int run_application(const application_options& options) {
     const auto deliver_soon = [&pumps] {
       for (auto& pump : pumps) pump->poke();
     };
-    reply_ledger replies{db};
+    reply_ledger replies{db, loop.get_executor()};
     module_context context{loop.get_executor(), db, routes, stats,
                            [&commits](inbound event) { return commits.submit(std::move(event)); },
                            [&timers, &deliver_soon] {

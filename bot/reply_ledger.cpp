@@ -2,6 +2,7 @@
 
 #include "storage/processed_events.hpp"
 
+#include <boost/system/error_code.hpp>
 #include <spdlog/spdlog.h>
 
 namespace releasebot::bot {
@@ -48,15 +49,34 @@ void reply_ledger::settle(const inbound& event, const dispatch_result& result, b
     return;
   }
   if (!stored(result)) return;
+  unwritten_.emplace_back(event.platform, event.event_id);
+  if (flush_armed_) return;
+  flush_armed_ = true;
+  flush_timer_.expires_after(flush_after);
+  flush_timer_.async_wait([this](const boost::system::error_code& error) {
+    flush_armed_ = false;
+    if (!error) flush();
+  });
+}
+
+reply_ledger::~reply_ledger() {
+  flush_timer_.cancel();
+  flush();
+}
+
+void reply_ledger::flush() {
+  if (unwritten_.empty()) return;
   try {
     // A lost mark costs at most one repeated reply after a power cut: no sync of its own.
     storage::transaction tx{db_, storage::durability::process_crash};
-    storage::processed_events{db_}.mark_reply_posted(
-        event.platform, event.event_id, std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+    storage::processed_events seen{db_};
+    const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    for (const auto& [platform, event_id] : unwritten_) seen.mark_reply_posted(platform, event_id, now);
     tx.commit();
   } catch (const std::exception& failure) {
-    spdlog::warn("could not mark the reply to {}/{} as posted: {}", event.platform, event.event_id, failure.what());
+    spdlog::warn("could not mark {} repl(ies) as posted: {}", unwritten_.size(), failure.what());
   }
+  unwritten_.clear();
 }
 
 }  // namespace releasebot::bot

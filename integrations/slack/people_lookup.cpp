@@ -45,7 +45,23 @@ slack_person person_from_users_info(const nlohmann::json& user) {
   return out;
 }
 
+namespace {
+constexpr auto remember_for = std::chrono::minutes{10};
+constexpr std::size_t most_remembered = 10'000;
+}  // namespace
+
 asio::awaitable<slack_person> people_lookup::person(const std::string& user) {
+  const auto now_steady = std::chrono::steady_clock::now();
+  if (const auto hit = recent_.find(user); hit != recent_.end() && now_steady - hit->second.read_at < remember_for) {
+    co_return hit->second.person;
+  }
+  if (recent_.size() >= most_remembered) recent_.clear();
+  auto found = co_await read(user);
+  recent_[user] = {found, now_steady};
+  co_return found;
+}
+
+asio::awaitable<slack_person> people_lookup::read(const std::string& user) {
   slack_person known;
   {
     storage::transaction tx{db_};
@@ -84,11 +100,21 @@ asio::awaitable<void> people_lookup::name(commands::message& body) {
 }
 
 void people_lookup::name_from_directory(commands::message& body) {
-  storage::transaction tx{db_};
-  storage::people_directory directory{db_, "slack"};
-  commands::name_people(body, [&](commands::span& piece) {
-    if (const auto found = directory.find(piece.value)) piece.name = found->display_name;
-  });
+  const auto people = commands::mentioned_people(body);
+  if (people.empty()) return;
+  std::optional<storage::transaction> tx;
+  for (const auto& user : people) {
+    std::string display;
+    if (const auto hit = recent_.find(user); hit != recent_.end() && hit->second.person.record) {
+      display = hit->second.person.record->display_name;
+    } else {
+      if (!tx) tx.emplace(db_);
+      if (const auto found = storage::people_directory{db_, "slack"}.find(user)) display = found->display_name;
+    }
+    commands::name_people(body, [&](commands::span& piece) {
+      if (piece.value == user) piece.name = display;
+    });
+  }
 }
 
 }  // namespace releasebot::integrations::slack

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 namespace releasebot::integrations::slack {
 
@@ -36,8 +37,18 @@ public:
   static constexpr std::chrono::hours refresh_after{24};
 
 private:
+  boost::asio::awaitable<slack_person> read(const std::string& user);
+
+  struct remembered {
+    slack_person person;
+    std::chrono::steady_clock::time_point read_at;
+  };
+
   web_api& api_;
   storage::database& db_;
+  // What was read (from storage or Slack) lately: every event and every message names people,
+  // and most are the same few. Bounded; dropped whole when full.
+  std::unordered_map<std::string, remembered> recent_;
 };
 
 // Slack's users.info answer as a directory record, and the person's zone.

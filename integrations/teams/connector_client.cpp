@@ -194,7 +194,7 @@ asio::awaitable<connector_result> connector_client::member(std::string service_u
   co_return co_await call(http::verb::get,
                           join_url(service_url, "v3/conversations/" + encoded(conversation_id) + "/members/" +
                                                     encoded(member_id)),
-                          nullptr, 2);
+                          nullptr, 1);
 }
 
 asio::awaitable<connector_result> connector_client::members_page(std::string service_url, std::string conversation_id,

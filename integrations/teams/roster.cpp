@@ -3,7 +3,15 @@
 #include "storage/conversation_directory.hpp"
 #include "storage/outbox.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
+
+#include <memory>
 
 namespace asio = boost::asio;
 
@@ -135,6 +143,33 @@ asio::awaitable<std::optional<storage::person_record>> roster::fetch(std::string
   co_return stored;
 }
 
+// The ack waits on this look-up, so it has a deadline; a late answer is still stored (and the
+// 29: id adopted into the object id then).
+asio::awaitable<std::optional<storage::person_record>> roster::fetch_within(std::string service_url,
+                                                                            std::string conversation_id,
+                                                                            std::string member_id, std::string team_id) {
+  struct pending {
+    explicit pending(asio::any_io_executor executor) : timer{executor} {}
+    asio::steady_timer timer;
+    std::optional<storage::person_record> result;
+    bool done = false;
+  };
+  auto executor = co_await asio::this_coro::executor;
+  auto state = std::make_shared<pending>(executor);
+  state->timer.expires_after(lookup_deadline);
+  asio::co_spawn(
+      executor,
+      [this, state, service_url, conversation_id, member_id, team_id]() -> asio::awaitable<void> {
+        state->result = co_await fetch(service_url, conversation_id, member_id, team_id);
+        state->done = true;
+        state->timer.cancel();
+      },
+      asio::detached);
+  co_await state->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (!state->done) spdlog::warn("teams: the look-up of {} is slow; going on with the chat id", member_id);
+  co_return state->done ? state->result : std::nullopt;
+}
+
 asio::awaitable<void> roster::resolve_mentions(bot::inbound& event, const decoded_activity& activity) {
   const auto& where = activity.conversation;
   const auto lookup_in = activity.team_id.empty() ? channel_and_thread(where.conversation_id).first : activity.team_id;
@@ -155,7 +190,7 @@ asio::awaitable<void> roster::resolve_mentions(bot::inbound& event, const decode
       known = storage::people_directory{db_, "teams"}.find_by_chat_id(chat_id);
     }
     if (!known || known->user_id == chat_id) {
-      auto fetched = co_await fetch(where.service_url, lookup_in, chat_id, activity.team_id);
+      auto fetched = co_await fetch_within(where.service_url, lookup_in, chat_id, activity.team_id);
       if (fetched) known = std::move(fetched);
     }
     if (known && known->user_id != chat_id) {
@@ -205,6 +240,11 @@ asio::awaitable<roster_outcome> roster::read_team(std::string service_url, std::
   }
   spdlog::info("teams: read the roster of team {}: {} member(s)", team_id, outcome.members);
   co_return outcome;
+}
+
+asio::awaitable<void> roster::read_members(std::string service_url, std::string team_id,
+                                           std::vector<member_ref> members) {
+  for (const auto& member : members) co_await fetch(service_url, team_id, member.chat_id, team_id);
 }
 
 asio::awaitable<std::optional<storage::person_record>> roster::find_or_fetch(const std::string& user_id) {

@@ -13,6 +13,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -40,13 +41,21 @@ public:
   // The whole roster of a team, page by page (continuation token), into the directory.
   boost::asio::awaitable<roster_outcome> read_team(std::string service_url, std::string team_id,
                                                    std::string tenant_id);
+  // People just added to a team: their names and e-mail, one look-up each.
+  boost::asio::awaitable<void> read_members(std::string service_url, std::string team_id,
+                                            std::vector<member_ref> members);
   // A person the directory has no address for (an admin configured by object id or UPN), looked
   // up in a team the bot is in.
   boost::asio::awaitable<std::optional<storage::person_record>> find_or_fetch(const std::string& user_id);
   // Names every mention of `body` (span.name) and points it at the "29:" id Teams pings by.
   void name(commands::message& body);
 
+  static constexpr std::chrono::seconds lookup_deadline{2};
+
 private:
+  boost::asio::awaitable<std::optional<storage::person_record>> fetch_within(std::string service_url,
+                                                                             std::string conversation_id,
+                                                                             std::string member_id, std::string team_id);
   boost::asio::awaitable<std::optional<storage::person_record>> fetch(std::string service_url,
                                                                       std::string conversation_id,
                                                                       std::string member_id, std::string team_id);

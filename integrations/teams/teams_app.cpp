@@ -124,6 +124,9 @@ asio::awaitable<net::server_response> teams_app::on_request(net::server_request 
   if (installed_in_team && !decoded.team_id.empty()) {
     // Read after the 200: a large team's roster takes many pages.
     asio::co_spawn(context_.executor, read_roster(where, decoded.team_id), asio::detached);
+  } else if (!decoded.members_added.empty() && !decoded.team_id.empty()) {
+    asio::co_spawn(context_.executor, roster_.read_members(where.service_url, decoded.team_id, decoded.members_added),
+                   asio::detached);
   }
 
   if (!decoded.event) co_return json_answer(200, nlohmann::json::object());

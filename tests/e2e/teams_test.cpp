@@ -213,6 +213,16 @@ TEST_CASE("a team where nobody wrote to the bot: roster, a first 1:1 chat, names
   }
   CHECK(text_of(t.db(), "SELECT display_name FROM platform_users WHERE left_team_at IS NOT NULL") == "Sam Rivera");
 
+  // Robin joins the team: looked up at once, so a request can reach her by name.
+  const std::string robin = "e5f6a7b8-4444-4ddd-8ddd-0000000000b1";
+  t.teams.add_member({robin, "29:1RobinChatIdxxxxxxxxxxxxxxxx", "Robin Diaz", "robin@contoso.com", "robin@contoso.com"});
+  REQUIRE(t.say(t.teams.members_added({robin})) == 200);
+  t.require_call([](const connector_call& c) { return c.method == "GET" && c.path.find("/members/29:1Robin") != std::string::npos; });
+  for (int i = 0; i < 50 && text_of(t.db(), "SELECT display_name FROM platform_users WHERE user_id = '" + robin + "'") != "Robin Diaz"; ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(text_of(t.db(), "SELECT email FROM platform_users WHERE user_id = '" + robin + "'") == "robin@contoso.com");
+
   std::this_thread::sleep_for(300ms);
   require_only_names(t.teams.calls());
   bot->signal(SIGTERM);
@@ -226,6 +236,10 @@ TEST_CASE("the roster refused: mentions looked up one by one, a role given by a 
   t.teams.fail_next_calls(403, 1, 0, "pagedmembers");
   REQUIRE(t.say(t.teams.installation_update("add")) == 200);
   t.require_call([](const connector_call& c) { return c.path.find("pagedmembers") != std::string::npos && c.status == 403; });
+  // An upgrade of the app reads the roster again; 404 this time.
+  t.teams.fail_next_calls(404, 1, 0, "pagedmembers");
+  REQUIRE(t.say(t.teams.installation_update("add-upgrade")) == 200);
+  t.require_call([](const connector_call& c) { return c.path.find("pagedmembers") != std::string::npos && c.status == 404; });
   CHECK(count(t.db(), "SELECT count(*) FROM platform_users WHERE refreshed_at IS NOT NULL") == 0);
 
   // Quinn is mentioned, unknown: looked up by her 29: id, and the role goes to her object id.
@@ -362,6 +376,9 @@ TEST_CASE("a release driven from Teams: mentions, a 1:1 chat and card clicks", "
   std::this_thread::sleep_for(300ms);
   CHECK(count(t.db(), "SELECT count(*) FROM tickets") == 1);
   CHECK(count(t.db(), "SELECT count(*) FROM audit_log WHERE action = 'scope'") == 1);
+  int answers = 0;
+  for (const auto& call : t.teams.calls()) answers += body_has(call, "added to scope") && call.body.contains("replyToId");
+  CHECK(answers == 1);  // …and posts its answer once
 
   bot->signal(SIGTERM);
   CHECK(bot->wait() == 0);
