@@ -310,3 +310,55 @@ TEST_CASE("kill -9 between commit and ack: the redelivery is answered from the s
   again->signal(SIGTERM);
   CHECK(again->wait() == 0);
 }
+
+TEST_CASE("a click's confirmation: posted after a crash before the ack, never twice across restarts", "[e2e][slack]") {
+  slack_setup s;
+  auto bot = s.start_bot();
+  REQUIRE(s.slack.wait_for_connections(1, 10s));
+  s.slash("UALICE", "role <@UQA> add qa");
+  s.slash("UALICE", "open 4.2.0 minor Payments");
+  s.slash("UALICE", "signoff 4.2.0 qa <@UQA>");
+  const auto card = s.require_call("chat.postMessage", [](const api_call& c) { return text_has(c, "asks you to sign off"); });
+  std::string request_value;
+  for (const auto& block : card.body["blocks"]) {
+    if (block.value("type", "") == "actions") request_value = block["elements"][0].value("value", "");
+  }
+  REQUIRE_FALSE(request_value.empty());
+  bot->signal(SIGTERM);
+  REQUIRE(bot->wait() == 0);
+
+  const auto confirmations = [&] {
+    int posted = 0;
+    for (const auto& call : s.slack.calls("chat.postEphemeral")) posted += text_has(call, "Recorded your approval");
+    return posted;
+  };
+  // Killed after the decision committed, before the ack and before the confirmation went out.
+  ::setenv("RELEASEBOT_FAILPOINT", "slack_after_commit", 1);
+  auto crashing = s.start_bot();
+  ::unsetenv("RELEASEBOT_FAILPOINT");
+  REQUIRE(s.slack.wait_for_connections(2, 10s));
+  const auto click = s.slack.send_button_click("UQA", "signoff_approve", request_value, "DUQA", "1.000001");
+  CHECK(crashing->wait() == 137);
+  CHECK(count(s.db(), "SELECT count(*) FROM signoff_decisions") == 1);
+  CHECK(confirmations() == 0);
+
+  // Slack redelivers to the restarted bot: the stored reply is posted, once.
+  auto again = s.start_bot();
+  REQUIRE(s.slack.wait_for_connections(3, 10s));
+  s.slack.send_button_click("UQA", "signoff_approve", request_value, "DUQA", "1.000001", click, 1);
+  REQUIRE(s.slack.wait_for_call("chat.postEphemeral", [](const api_call& c) { return text_has(c, "Recorded your approval"); }, 5s));
+  again->signal(SIGTERM);
+  REQUIRE(again->wait() == 0);
+
+  // Another redelivery after a restart (its ack was lost): acked, nothing posted again.
+  auto last = s.start_bot();
+  REQUIRE(s.slack.wait_for_connections(4, 10s));
+  s.slack.send_button_click("UQA", "signoff_approve", request_value, "DUQA", "1.000001", click, 2);
+  for (int i = 0; i < 100 && s.slack.ack_count(click) < 2; ++i) std::this_thread::sleep_for(50ms);
+  CHECK(s.slack.ack_count(click) == 2);
+  std::this_thread::sleep_for(500ms);
+  CHECK(confirmations() == 1);
+  CHECK(count(s.db(), "SELECT count(*) FROM signoff_decisions") == 1);
+  last->signal(SIGTERM);
+  CHECK(last->wait() == 0);
+}
