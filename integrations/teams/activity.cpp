@@ -497,6 +497,12 @@ decoded_activity decode_object(const node& activity, std::string_view bot_app_id
 
 }  // namespace
 
+std::pair<std::string, std::string> channel_and_thread(const std::string& conversation_id) {
+  const auto at = conversation_id.find(thread_marker);
+  if (at == std::string::npos) return {conversation_id, {}};
+  return {conversation_id.substr(0, at), conversation_id.substr(at + thread_marker.size())};
+}
+
 std::variant<decoded_activity, activity_error> decode_activity(std::string_view body, std::string_view bot_app_id) {
   if (body.size() > max_body_bytes) {
     return activity_error{"activity is " + std::to_string(body.size()) + " bytes, more than 262144"};

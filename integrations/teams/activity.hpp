@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -55,6 +56,10 @@ struct decoded_activity {
 struct activity_error {
   std::string problem;  // one line, names the field; for a 400 answer and the log
 };
+
+// A channel conversation id names the thread after ";messageid=": {channel, thread} (thread empty
+// when there is none).
+std::pair<std::string, std::string> channel_and_thread(const std::string& conversation_id);
 
 // `bot_app_id`: the bot's own Microsoft app id (mentions of "28:<id>" are the bot being addressed).
 // Message text: every <at>…</at> mention of the bot is removed; a mention of anyone else becomes

@@ -32,11 +32,6 @@ std::string mention_safe(std::string name) {
   return name;
 }
 
-std::pair<std::string, std::string> channel_and_thread(const std::string& conversation_id) {
-  const auto at = conversation_id.find(";messageid=");
-  if (at == std::string::npos) return {conversation_id, {}};
-  return {conversation_id.substr(0, at), conversation_id.substr(at + 11)};
-}
 
 }  // namespace
 

@@ -26,14 +26,6 @@ net::server_response refusal(int status, const std::string& reason) {
   return json_answer(status, {{"error", reason}});
 }
 
-// A channel conversation id names the thread after ";messageid="; the channel is what precedes it.
-std::pair<std::string, std::string> channel_and_thread(const std::string& conversation_id) {
-  const auto at = conversation_id.find(";messageid=");
-  if (at == std::string::npos) return {conversation_id, {}};
-  return {conversation_id.substr(0, at), conversation_id.substr(at + 11)};
-}
-
-
 }  // namespace
 
 teams_app::teams_app(bot::module_context& context, teams_settings settings)
