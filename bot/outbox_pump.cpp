@@ -233,7 +233,10 @@ void outbox_pump::record_sent(const storage::outbox_message& message,
 void outbox_pump::record_refused(const storage::outbox_message& message,
                                  const std::optional<storage::release_record>& release, const delivery_result& result) {
   storage::transaction tx{db_};
+  bool told_before = false;
   if (result.waits_for_recipient) {
+    // Held again after being requeued: the coordinator heard about it the first time.
+    told_before = storage::outbox{db_}.was_held(message.id);
     storage::outbox{db_}.mark_waiting(message.id, result.reason);
   } else {
     storage::outbox{db_}.mark_failed(message.id, result.reason);
@@ -241,14 +244,14 @@ void outbox_pump::record_refused(const storage::outbox_message& message,
   // Tell the coordinator directly when the thread itself is what failed, else in the thread; a
   // notice that cannot reach the coordinator either is only logged.
   const bool to_thread = message.destination == "direct" && release && message.recipient != release->coordinator;
-  if (release && (to_thread || message.destination != "direct")) {
+  if (release && !told_before && (to_thread || message.destination != "direct")) {
     const auto fix = result.fix.empty() ? "the platform refused it (" + result.reason + ")" : result.fix;
     commands::message_builder notice{commands::message_kind::error};
     notice.text("⚠️ I could not deliver a message about ").strong(release->version).text(" to ");
     if (message.destination == "direct") {
       notice.mention(message.recipient);
     } else {
-      notice.text(message.channel);
+      notice.channel(message.channel);
     }
     notice.text(": " + fix + ".");
     if (result.waits_for_recipient) notice.text(" It goes out as soon as they can be reached.");

@@ -20,13 +20,17 @@ bool stored(const dispatch_result& result) { return result.changed || result.dup
 
 void reply_ledger::forget_old(std::chrono::steady_clock::time_point now) {
   while (!by_age_.empty() && (now - by_age_.front().first > remembered_for || by_age_.size() > max_remembered)) {
-    claimed_.erase(by_age_.front().second);
+    const auto& [at, key] = by_age_.front();
+    // A key claimed again later has a newer entry of its own.
+    if (const auto claim = claimed_.find(key); claim != claimed_.end() && claim->second == at) claimed_.erase(claim);
     by_age_.pop_front();
   }
 }
 
 bool reply_ledger::claim(const inbound& event, const dispatch_result& result) {
-  if (event.event_id.empty()) return true;
+  // Our own failure (nothing stored) is answered, and does not keep a redelivery that succeeds
+  // from answering too.
+  if (event.event_id.empty() || result.failed) return true;
   if (result.duplicate && result.reply_posted) {
     spdlog::info("event {}/{} was answered before; nothing posted again", event.platform, event.event_id);
     return false;
@@ -34,7 +38,7 @@ bool reply_ledger::claim(const inbound& event, const dispatch_result& result) {
   const auto now = std::chrono::steady_clock::now();
   forget_old(now);
   auto key = key_of(event);
-  if (!claimed_.insert(key).second) {
+  if (!claimed_.try_emplace(key, now).second) {
     spdlog::info("event {}/{} is answered by an earlier delivery; nothing posted again", event.platform, event.event_id);
     return false;
   }
@@ -43,7 +47,7 @@ bool reply_ledger::claim(const inbound& event, const dispatch_result& result) {
 }
 
 void reply_ledger::settle(const inbound& event, const dispatch_result& result, bool ok) {
-  if (event.event_id.empty()) return;
+  if (event.event_id.empty() || result.failed) return;
   if (!ok) {
     claimed_.erase(key_of(event));
     return;

@@ -17,7 +17,7 @@
 #include <chrono>
 #include <deque>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 namespace releasebot::bot {
@@ -41,7 +41,7 @@ private:
   void forget_old(std::chrono::steady_clock::time_point now);
 
   storage::database& db_;
-  std::unordered_set<std::string> claimed_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> claimed_;  // → when claimed
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> by_age_;
   std::vector<std::pair<std::string, std::string>> unwritten_;  // platform, event id
   boost::asio::steady_timer flush_timer_;

@@ -57,9 +57,9 @@ outcome handle(handler_context& ctx, const roles_command& cmd) {
   const auto everyone = ctx.grants.everyone();
   if (everyone.empty()) out.text("Nobody holds a role yet — grant one with role @user add <role>.").line();
   for (const auto& [user, roles] : everyone) out.mention(user).text(": " + join_words(roles)).line();
-  std::string admins;
-  for (const auto& admin : ctx.settings.admins) admins += (admins.empty() ? "@" : ", @") + admin;
-  out.text("Admins (from config): " + (admins.empty() ? std::string{"none"} : admins));
+  out.text("Admins (from config): ");
+  if (ctx.settings.admins.empty()) out.text("none");
+  for (std::size_t i = 0; i < ctx.settings.admins.size(); ++i) out.text(i == 0 ? "" : ", ").mention(ctx.settings.admins[i]);
   return query_reply(out.build());
 }
 

@@ -9,7 +9,7 @@ namespace releasebot::commands {
 
 namespace {
 
-constexpr std::array span_kind_names{"text", "user_text", "mention", "strong", "code"};
+constexpr std::array span_kind_names{"text", "user_text", "mention", "strong", "code", "channel"};
 constexpr std::array button_style_names{"plain", "primary", "danger"};
 constexpr std::array message_kind_names{"reply",           "error",    "announcement", "status",
                                         "signoff_request", "decision", "reminder"};
@@ -82,6 +82,10 @@ message_builder& message_builder::strong(std::string_view value) {
 }
 message_builder& message_builder::code(std::string_view value) {
   current_.push_back({span_kind::code, std::string{value}, {}});
+  return *this;
+}
+message_builder& message_builder::channel(std::string_view channel_id) {
+  current_.push_back({span_kind::channel, std::string{channel_id}, {}});
   return *this;
 }
 message_builder& message_builder::line() {

@@ -16,7 +16,8 @@ enum class span_kind {
   user_text,  // words a user typed: renderers escape them and they can never ping
   mention,    // a deliberate ping of a user id
   strong,     // emphasis (our own words)
-  code        // a version, an id, a command
+  code,       // a version, an id, a command
+  channel     // a conversation the bot posts in (its platform id): Slack shows <#C…> by name
 };
 
 struct span {
@@ -59,6 +60,7 @@ public:
   message_builder& mention(std::string_view user_id);
   message_builder& strong(std::string_view value);
   message_builder& code(std::string_view value);
+  message_builder& channel(std::string_view channel_id);
   message_builder& line();  // ends the current paragraph
   message_builder& add_button(button value);
   message build();

@@ -102,7 +102,8 @@ outcome handle(handler_context& ctx, const open_command& cmd) {
 
   message_builder reply;
   reply.text("Opened ").strong(release.version).text(" (" + type.id + ") in " + release.stage +
-                                                      " with you as coordinator; announced in " + release.channel + ".");
+                                                      " with you as coordinator; announced in ");
+  reply.channel(release.channel).text(".");
   return changed_reply(reply.build());
 }
 

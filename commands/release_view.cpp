@@ -125,7 +125,8 @@ std::vector<std::string> gate_blockers(const policy& rules, const release_snapsh
                                           role.role) != snapshot.type->required_signoffs.end();
           if (!required) continue;
           if (role.state == "rejected") {
-            missing.push_back(role.role + " (rejected by @" + role.by + ")");
+            // Who rejected is in the sign-off lines, by name; a blocker is plain words.
+            missing.push_back(role.role + " (rejected)");
           } else if (role.state != "approved") {
             missing.push_back(role.role);
           }

@@ -265,7 +265,7 @@ UPDATE outbox SET conversation = CASE destination WHEN 'direct' THEN 'direct:' |
 CREATE INDEX outbox_unsent_by_conversation ON outbox(platform, conversation, id)
   WHERE sent_at IS NULL AND failed_reason IS NULL;
 )sql"},
-    migration{7, "the people directory (names, e-mail, team membership) and replies already posted", R"sql(
+    migration{7, "the people directory (names, e-mail, team membership), replies already posted, held messages", R"sql(
 ALTER TABLE platform_users ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE platform_users ADD COLUMN email TEXT NOT NULL DEFAULT '';
 ALTER TABLE platform_users ADD COLUMN principal_name TEXT NOT NULL DEFAULT '';
@@ -274,6 +274,7 @@ ALTER TABLE platform_users ADD COLUMN refreshed_at TEXT;
 ALTER TABLE platform_users ADD COLUMN left_team_at TEXT;
 CREATE INDEX platform_users_chat ON platform_users(platform, chat_id);
 ALTER TABLE processed_events ADD COLUMN reply_posted_at TEXT;
+ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0;  -- was held for an unreachable recipient
 )sql"},
 };
 

@@ -90,6 +90,13 @@ constexpr std::string_view waiting_mark = "waiting for the recipient: ";
 
 void outbox::mark_waiting(row_id id, std::string_view reason) {
   mark_failed(id, std::string{waiting_mark} + std::string{reason});
+  db_.prepare("UPDATE outbox SET held = 1 WHERE id = ?").bind(1, id).execute();
+}
+
+bool outbox::was_held(row_id id) {
+  auto query = db_.prepare("SELECT held FROM outbox WHERE id = ?");
+  query.bind(1, id);
+  return query.step() && query.column_int(0) != 0;
 }
 
 int outbox::requeue_waiting(std::string_view platform, std::string_view recipient) {

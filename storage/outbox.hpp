@@ -59,6 +59,8 @@ public:
   void mark_failed(row_id id, std::string_view reason);
   // Held until the recipient can be reached (requeue_waiting), not failed for good.
   void mark_waiting(row_id id, std::string_view reason);
+  // Whether the message was ever held for its recipient.
+  bool was_held(row_id id);
   // A person became reachable: their held direct messages are pending again. Returns how many.
   int requeue_waiting(std::string_view platform, std::string_view recipient);
   std::int64_t pending_count(std::string_view platform);

@@ -85,7 +85,13 @@ std::optional<person_record> people_directory::find(std::string_view user_id) {
 
 std::optional<person_record> people_directory::find_by_chat_id(std::string_view chat_id) {
   if (chat_id.empty()) return std::nullopt;
-  return find_where("chat_id = ?", chat_id);
+  // A stable record first: a row keyed by the chat id itself is only a stand-in.
+  auto query = db_.prepare("SELECT " + std::string{columns} +
+                           " FROM platform_users WHERE platform = ? AND chat_id = ? ORDER BY user_id = chat_id, "
+                           "updated_at DESC LIMIT 1");
+  query.bind_all(platform_, chat_id);
+  if (!query.step()) return std::nullopt;
+  return read_person(query);
 }
 
 std::optional<person_record> people_directory::find_by_address(std::string_view email_or_upn) {

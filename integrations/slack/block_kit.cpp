@@ -134,6 +134,8 @@ std::string render_span(const span& piece, markup form) {
       return is_user_id(piece.value) ? "<@" + piece.value + ">" : inert("@" + (piece.name.empty() ? piece.value : piece.name));
     case span_kind::strong:
       return wrap("*", escape(piece.value), form);
+    case span_kind::channel:
+      return is_user_id(piece.value) ? "<#" + piece.value + ">" : escape(piece.value);
     case span_kind::code:
       return wrap("`", escape(form == markup::mrkdwn ? without_backticks(piece.value) : piece.value), form);
   }

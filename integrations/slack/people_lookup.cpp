@@ -2,6 +2,9 @@
 
 #include "storage/people.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
 
 namespace asio = boost::asio;
@@ -71,7 +74,29 @@ asio::awaitable<slack_person> people_lookup::read(const std::string& user) {
   const auto now = now_seconds();
   const bool fresh = known.record && known.record->refreshed_at && now - *known.record->refreshed_at < refresh_after;
   if (fresh || !is_slack_user(user)) co_return known;
+  if (known.record) {
+    // Known but old: the event goes on with what is stored; Slack is asked beside it.
+    const auto executor = co_await asio::this_coro::executor;
+    if (refreshing_.insert(user).second) {
+      asio::co_spawn(
+          executor,
+          [this, user, known]() -> asio::awaitable<void> {
+            try {
+              recent_[user] = {co_await ask_slack(user, known), std::chrono::steady_clock::now()};
+            } catch (const std::exception& failure) {
+              spdlog::warn("slack: could not refresh {}: {}", user, failure.what());
+            }
+            refreshing_.erase(user);
+          },
+          asio::detached);
+    }
+    co_return known;
+  }
+  co_return co_await ask_slack(user, known);
+}
 
+asio::awaitable<slack_person> people_lookup::ask_slack(const std::string& user, const slack_person& known) {
+  const auto now = now_seconds();
   nlohmann::json arguments = nlohmann::json::object();
   arguments["user"] = user;
   const auto info = co_await api_.call(std::string{"users.info"}, std::move(arguments), true, 1);

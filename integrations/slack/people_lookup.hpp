@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace releasebot::integrations::slack {
 
@@ -38,6 +39,7 @@ public:
 
 private:
   boost::asio::awaitable<slack_person> read(const std::string& user);
+  boost::asio::awaitable<slack_person> ask_slack(const std::string& user, const slack_person& known);
 
   struct remembered {
     slack_person person;
@@ -49,6 +51,7 @@ private:
   // What was read (from storage or Slack) lately: every event and every message names people,
   // and most are the same few. Bounded; dropped whole when full.
   std::unordered_map<std::string, remembered> recent_;
+  std::unordered_set<std::string> refreshing_;
 };
 
 // Slack's users.info answer as a directory record, and the person's zone.

@@ -58,19 +58,25 @@ bot::readiness slack_app::ready() const {
 
 asio::awaitable<void> slack_app::answer(reply_route route, envelope_type type, bot::inbound event,
                                         bot::dispatch_result result) {
-  auto reply = std::move(result.reply);
-  co_await people_->name(reply);
-  nlohmann::json arguments{{"channel", route.channel}, {"text", render_fallback(reply)}, {"blocks", render_blocks(reply)}};
-  std::string method = "chat.postEphemeral";
-  if (route.direct_message || result.make_public) {
-    method = "chat.postMessage";
-  } else {
-    arguments["user"] = route.user;
+  bool ok = false;
+  try {
+    auto reply = result.reply;
+    co_await people_->name(reply);
+    nlohmann::json arguments{{"channel", route.channel}, {"text", render_fallback(reply)}, {"blocks", render_blocks(reply)}};
+    std::string method = "chat.postEphemeral";
+    if (route.direct_message || result.make_public) {
+      method = "chat.postMessage";
+    } else {
+      arguments["user"] = route.user;
+    }
+    if (!route.thread_ts.empty() && type == envelope_type::events_api) arguments["thread_ts"] = route.thread_ts;
+    const auto posted = co_await bot_api_->call(method, arguments);
+    if (!posted.ok) spdlog::warn("slack: could not answer {}: {}", route.user, posted.error);
+    ok = posted.ok;
+  } catch (const std::exception& failure) {
+    spdlog::error("slack: could not answer {}: {}", route.user, failure.what());
   }
-  if (!route.thread_ts.empty() && type == envelope_type::events_api) arguments["thread_ts"] = route.thread_ts;
-  const auto posted = co_await bot_api_->call(method, arguments);
-  if (!posted.ok) spdlog::warn("slack: could not answer {}: {}", route.user, posted.error);
-  context_.replies.settle(event, result, posted.ok);
+  context_.replies.settle(event, result, ok);
 }
 
 asio::awaitable<nlohmann::json> slack_app::handle(const envelope& env) {

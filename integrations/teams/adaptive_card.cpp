@@ -22,6 +22,7 @@ constexpr std::size_t max_text_blocks = 100;
 constexpr std::size_t max_text_only_chars = 400;
 constexpr std::size_t max_summary_chars = 200;
 constexpr std::string_view ellipsis = "\u2026";
+constexpr std::string_view release_channel_words = "the release channel";
 
 std::size_t code_points(std::string_view text) {
   std::size_t count = 0;
@@ -116,6 +117,9 @@ std::string render_span(const span& piece) {
       return is_mentionable(piece.value) ? mention_text(shown_name(piece)) : inert("@" + shown_name(piece));
     case span_kind::strong:
       return render_strong(piece.value);
+    case span_kind::channel:
+      // Teams has no channel markup a bot can write, and its ids ("19:…") are not for reading.
+      return piece.value.starts_with("19:") ? std::string{release_channel_words} : escape_markdown(piece.value);
     case span_kind::code:
       return render_code(piece.value);
   }
@@ -140,13 +144,14 @@ std::vector<std::pair<std::string, const paragraph*>> rendered_paragraphs(const 
   return lines;
 }
 
-// One entity per distinct mentioned id, in order of first appearance.
+// One entity per distinct person (mentioned id), in order of first appearance: two people who
+// share a name are two entities.
 void add_mentions(const paragraph& para, json& entities) {
   for (const auto& piece : para) {
     if (piece.kind != span_kind::mention || !is_mentionable(piece.value)) continue;
     const auto text = mention_text(shown_name(piece));
     bool seen = false;
-    for (const auto& entity : entities) seen = seen || entity["text"] == text;
+    for (const auto& entity : entities) seen = seen || entity["mentioned"]["id"] == piece.value;
     if (seen) continue;
     entities.push_back(
         {{"type", "mention"}, {"text", text}, {"mentioned", {{"id", piece.value}, {"name", shown_name(piece)}}}});
@@ -191,7 +196,13 @@ std::string truncated(std::string_view text, std::size_t limit) {
 
 // The notification line: the first line of the message in plain words (no Markdown, no <at>).
 std::string summary_of(const message& body) {
-  const auto plain = body.plain_text();
+  auto readable = body;
+  for (auto& para : readable.paragraphs) {
+    for (auto& piece : para) {
+      if (piece.kind == span_kind::channel && piece.value.starts_with("19:")) piece.value = release_channel_words;
+    }
+  }
+  const auto plain = readable.plain_text();
   const auto start = plain.find_first_not_of(" \t\r\n");
   if (start == std::string::npos) return {};
   const auto end = plain.find_first_of("\r\n", start);

@@ -83,7 +83,12 @@ std::vector<std::string> roster::remember(const decoded_activity& activity) {
   }
   const auto remember_member = [&](const member_ref& member) {
     storage::person_record person;
-    person.user_id = member.object_id.empty() ? member.chat_id : member.object_id;
+    person.user_id = member.object_id;
+    if (person.user_id.empty()) {
+      // Mention entities carry the chat id only: a person already known keeps their stable id.
+      const auto known = people.find_by_chat_id(member.chat_id);
+      person.user_id = known ? known->user_id : member.chat_id;
+    }
     person.chat_id = member.chat_id;
     person.display_name = mention_safe(member.name);
     person.service_url = where.service_url;
@@ -264,6 +269,7 @@ void roster::name(commands::message& body) {
   commands::name_people(body, [&](commands::span& piece) {
     auto known = people.find(piece.value);
     if (!known && piece.value.starts_with("29:")) known = people.find_by_chat_id(piece.value);
+    if (!known) known = people.find_by_address(piece.value);  // an admin configured by UPN
     piece.name = mention_safe(storage::readable_name(known));
     if (known && !known->chat_id.empty()) piece.value = known->chat_id;
   });

@@ -157,13 +157,19 @@ asio::awaitable<void> teams_app::read_roster(conversation_reference where, std::
 
 asio::awaitable<void> teams_app::answer(conversation_reference where, std::string reply_to_id, bot::inbound event,
                                         bot::dispatch_result result) {
-  auto reply = result.reply;
-  roster_.name(reply);
-  auto activity = render_activity(reply);
-  activity["replyToId"] = reply_to_id;
-  const auto sent = co_await connector_.answer(where.service_url, where.conversation_id, std::move(activity));
-  if (!sent.ok) spdlog::warn("teams: could not answer in {}: {}", where.conversation_id, sent.error);
-  context_.replies.settle(event, result, sent.ok);
+  bool ok = false;
+  try {
+    auto reply = result.reply;
+    roster_.name(reply);
+    auto activity = render_activity(reply);
+    activity["replyToId"] = reply_to_id;
+    const auto sent = co_await connector_.answer(where.service_url, where.conversation_id, std::move(activity));
+    if (!sent.ok) spdlog::warn("teams: could not answer in {}: {}", where.conversation_id, sent.error);
+    ok = sent.ok;
+  } catch (const std::exception& failure) {
+    spdlog::error("teams: could not answer in {}: {}", where.conversation_id, failure.what());
+  }
+  context_.replies.settle(event, result, ok);
 }
 
 }  // namespace releasebot::integrations::teams

@@ -131,6 +131,7 @@ void require_only_names(const std::vector<connector_call>& calls) {
     for (const auto& text : texts) {
       INFO(call.method << " " << call.path << ": " << text);
       CHECK(text.find("29:") == std::string::npos);
+      CHECK(text.find("19:") == std::string::npos);  // nor a channel's id
       CHECK_FALSE(std::regex_search(text, guid));
     }
   }
@@ -174,6 +175,7 @@ TEST_CASE("a team where nobody wrote to the bot: roster, a first 1:1 chat, names
 
   REQUIRE(t.say(t.teams.message_activity(alice, "<at>releasebot</at> open 5.1.0 minor Checkout", false)) == 200);
   t.require_call([](const connector_call& c) { return body_has(c, "opened by") && body_has(c, "Alice Smith"); });
+  t.require_call([](const connector_call& c) { return body_has(c, "with you as coordinator; announced in the release channel."); });
 
   // A sign-off for Quinn, who never wrote to the bot: a 1:1 chat is created and the card goes there.
   auto ask = t.teams.mention(t.teams.message_activity(alice, "<at>releasebot</at> signoff 5.1.0 qa", false), quinn);
@@ -188,6 +190,9 @@ TEST_CASE("a team where nobody wrote to the bot: roster, a first 1:1 chat, names
   t.require_call([](const connector_call& c) { return body_has(c, "qa sign-off requested from <at>Quinn Jones</at>"); });
   const auto request_id = approve_request_of(card);
   REQUIRE_FALSE(request_id.empty());
+  // Known from the roster, a mentioned person needs no look-up, and stays one record.
+  for (const auto& call : t.teams.calls()) CHECK(call.path.find("/members/") == std::string::npos);
+  CHECK(count(t.db(), "SELECT count(*) FROM platform_users WHERE user_id LIKE '29:%'") == 0);
   CHECK(text_of(t.db(), "SELECT direct_conversation_id FROM platform_users WHERE user_id = '" + quinn + "'") ==
         created.response.value("id", ""));
 
