@@ -56,7 +56,8 @@ int run_application(const application_options& options) {
     metrics stats;
     describe_metrics(stats, db);
 
-    commands::engine engine{db, rules, {config.admins, config.default_time_zone, config.release_channels}};
+    commands::engine engine{db, rules,
+                            {config.admins, config.default_time_zone, config.release_channels, trusted_sources(config)}};
     dispatcher dispatch{db, engine, system_now};
     dispatch.count_in(stats);
 

@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 
@@ -65,7 +66,7 @@ configuration load_configuration(const std::filesystem::path& file) {
   }
   configuration config;
   config.source = file;
-  reject_unknown_keys(file, root, "", {"bot", "access", "console", "slack", "teams", "http"});
+  reject_unknown_keys(file, root, "", {"bot", "access", "console", "slack", "teams", "http", "webhooks"});
   const auto table_of = [&](std::string_view name) -> const toml::table* {
     const auto* node = root.get(name);
     if (node == nullptr) return nullptr;
@@ -132,6 +133,45 @@ configuration load_configuration(const std::filesystem::path& file) {
     if (!certificate.empty()) {
       config.http_tls_certificate = folder / certificate;
       config.http_tls_private_key = folder / key;
+    }
+  }
+  if (const auto* hooks = table_of("webhooks")) {
+    for (const auto& [key, node] : *hooks) {
+      const std::string name{key.str()};
+      const auto where = "webhooks." + name;
+      const bool plain_name = !name.empty() && name.size() <= 40 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+      });
+      if (!plain_name) fail(file, node.source(), where, "a source's name is its URL (/hooks/<name>): use a-z, 0-9, - and _");
+      const auto* table = node.as_table();
+      if (table == nullptr) fail(file, node.source(), where, "must be a table like [" + where + "]");
+      reject_unknown_keys(file, *table, where, {"kind", "secret_env", "name", "environments"});
+      webhook_source_config source;
+      source.name = name;
+      source.kind = read_string(file, *table, where, "kind", "generic");
+      if (source.kind != "generic") {
+        fail(file, table->source(), where + ".kind", "'" + source.kind + "' is not a kind of source I know — use generic");
+      }
+      source.secret_env = read_string(file, *table, where, "secret_env", "");
+      if (source.secret_env.empty()) {
+        fail(file, table->source(), where + ".secret_env",
+             "name the environment variable that holds its whsec_… secret, like secret_env = \"RELEASE_SCRIPT_SECRET\"");
+      }
+      source.display_name = read_string(file, *table, where, "name", name);
+      if (const auto* mapping = table->get("environments")) {
+        const auto* environments = mapping->as_table();
+        if (environments == nullptr) {
+          fail(file, mapping->source(), where + ".environments", "must be a table of names, like staging = \"uat\"");
+        }
+        for (const auto& [from, to] : *environments) {
+          const auto* target = to.as_string();
+          if (target == nullptr || target->get().empty()) {
+            fail(file, to.source(), where + ".environments." + std::string{from.str()}, "must name a policy environment");
+          }
+          source.environments[std::string{from.str()}] = target->get();
+        }
+      }
+      config.webhooks.push_back(std::move(source));
     }
   }
   return config;

@@ -15,6 +15,15 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+// [webhooks.<name>]: a pipeline that posts signed events to /hooks/<name>.
+struct webhook_source_config {
+  std::string name;
+  std::string kind = "generic";
+  std::string secret_env;     // the environment variable holding its whsec_… secret
+  std::string display_name;   // how messages name it; default: the name
+  std::map<std::string, std::string> environments;  // its environment names → the policy's
+};
+
 struct configuration {
   std::filesystem::path source;         // the file it came from
   std::filesystem::path database = "releasebot.db";
@@ -31,6 +40,7 @@ struct configuration {
   std::string teams_token_url;  // empty: the tenant's login.microsoftonline.com token endpoint
   std::vector<std::string> teams_allowed_tenants;  // empty: MICROSOFT_APP_TENANT_ID
   std::vector<std::string> teams_allowed_service_hosts{"smba.trafficmanager.net"};
+  std::vector<webhook_source_config> webhooks;
 };
 
 // Reads and validates; every problem is a config_error naming the file, the key and the fix.

@@ -21,6 +21,7 @@ commands::message error_message(std::string_view problem, std::string_view usage
 }
 
 std::variant<commands::command, commands::parse_error> command_of(const inbound& event) {
+  if (event.command) return *event.command;
   if (event.action) {
     const auto* action = commands::find_action(event.action->action_id);
     if (action == nullptr) return commands::parse_error{"that button is not one of mine", {}};
@@ -36,6 +37,7 @@ std::variant<commands::command, commands::parse_error> command_of(const inbound&
 
 // The command family an event asks for, for the metrics: the registry's name of its first word.
 std::string family_of(const inbound& event) {
+  if (event.command) return commands::command_name(*event.command);
   if (event.action) {
     const auto* action = commands::find_action(event.action->action_id);
     return action == nullptr ? "unknown" : action->command_name;

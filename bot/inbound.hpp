@@ -1,6 +1,8 @@
 // One event from any platform, in neutral form: a line of text or a button click.
 #pragma once
 
+#include "commands/command.hpp"
+
 #include <optional>
 #include <string>
 
@@ -20,6 +22,9 @@ struct inbound {
   std::string time_zone;  // the user's IANA zone if the platform knows it
   std::string text;       // mentions already in the neutral <@id> form
   std::optional<button_action> action;
+  // Set by a system that speaks in fields, not words (a pipeline's webhook): the command itself,
+  // with the same checks as the typed one.
+  std::optional<commands::command> command;
 };
 
 }  // namespace releasebot::bot

@@ -2,6 +2,8 @@
 
 #include "integrations/slack/slack_app.hpp"
 #include "integrations/teams/teams_app.hpp"
+#include "integrations/webhooks/standard_webhooks.hpp"
+#include "integrations/webhooks/webhook_app.hpp"
 
 #include <cstdlib>
 
@@ -66,7 +68,30 @@ std::vector<std::unique_ptr<platform_module>> configured_modules(const configura
     }
     modules.push_back(kind.make(config, context));
   }
+  if (!config.webhooks.empty()) {
+    std::vector<integrations::webhooks::source_settings> sources;
+    for (const auto& hook : config.webhooks) {
+      const auto secret = env(hook.secret_env.c_str());
+      if (secret.empty()) {
+        throw config_error{"webhooks." + hook.name + " needs its secret in the environment variable " + hook.secret_env +
+                           " (whsec_ followed by base64, as Standard Webhooks secrets are)"};
+      }
+      const auto key = integrations::webhooks::secret_key(secret);
+      if (!key) {
+        throw config_error{hook.secret_env + " is not a whsec_… secret (whsec_ followed by base64) — generate one with: "
+                           "echo whsec_$(openssl rand -base64 32)"};
+      }
+      sources.push_back({hook.name, hook.display_name, *key, hook.environments});
+    }
+    modules.push_back(std::make_unique<integrations::webhooks::webhook_app>(context, std::move(sources)));
+  }
   return modules;
+}
+
+std::map<std::string, commands::trusted_source, std::less<>> trusted_sources(const configuration& config) {
+  std::map<std::string, commands::trusted_source, std::less<>> sources;
+  for (const auto& hook : config.webhooks) sources["webhook:" + hook.name] = {hook.display_name, {"deploy"}};
+  return sources;
 }
 
 std::string no_modules_hint() {

@@ -21,7 +21,8 @@ outcome handle(handler_context& ctx, const audit_command& cmd) {
   const auto entries = ctx.audit_trail.for_release(release.id);
   out.text("Audit trail of ").strong(release.version).text(" (" + std::to_string(entries.size()) + " entries):").line();
   for (const auto& entry : entries) {
-    out.text("#" + std::to_string(entry.seq) + " " + ctx.when(entry.at) + " ").mention(entry.actor);
+    out.text("#" + std::to_string(entry.seq) + " " + ctx.when(entry.at) + " ");
+    ctx.name_actor(out, entry.actor);
     out.text(" via " + entry.platform + ": " + entry.action + " ").user_text(entry.details).line();
   }
   return query_reply(out.build());

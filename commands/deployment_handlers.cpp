@@ -88,7 +88,8 @@ outcome handle(handler_context& ctx, const deploy_command& cmd) {
               {{"environment", cmd.environment},
                {"estimated_downtime", cmd.downtime_minutes ? nlohmann::json(*cmd.downtime_minutes) : nullptr}});
     announcement.text("🚚 Deployment of ").strong(release.version).text(" to ").strong(cmd.environment);
-    announcement.text(" started by ").mention(ctx.from.user);
+    announcement.text(" started by ");
+    ctx.name_actor(announcement, ctx.from.user);
     announcement.text(cmd.downtime_minutes ? " — estimated downtime " + std::to_string(*cmd.downtime_minutes) + " min"
                                            : " — no downtime estimate given");
     const auto roles = signoff_roles(ctx.rules, load_snapshot(ctx, release));
@@ -110,7 +111,9 @@ outcome handle(handler_context& ctx, const deploy_command& cmd) {
       ctx.releases.add_deployment_step(current->id, {cmd.text, ctx.from.user, ctx.from.now});
       ctx.audit(&release, "deploy_step", {{"environment", cmd.environment}, {"text", cmd.text}});
       announcement.text("🔧 ").strong(release.version).text(" → " + cmd.environment + ": ").user_text(cmd.text);
-      announcement.text(" (").mention(ctx.from.user).text(")");
+      announcement.text(" (");
+      ctx.name_actor(announcement, ctx.from.user);
+      announcement.text(")");
       broadcast = false;
       reply.text("Posted the step to ").strong(release.version).text("'s thread.");
     } else if (cmd.action == "done") {
@@ -151,7 +154,8 @@ outcome handle(handler_context& ctx, const incident_command& cmd) {
   ctx.audit(&release, "incident", {{"severity", cmd.severity}, {"description", cmd.description}});
   message_builder announcement{message_kind::announcement};
   announcement.text("🚨 " + cmd.severity + " incident on ").strong(release.version).text(" reported by ");
-  announcement.mention(ctx.from.user).text(": ").user_text(cmd.description);
+  ctx.name_actor(announcement, ctx.from.user);
+  announcement.text(": ").user_text(cmd.description);
   ctx.announce_in_thread(release, announcement.build(), true);
   message_builder reply;
   reply.text("Recorded a " + cmd.severity + " incident on ").strong(release.version).text(".");

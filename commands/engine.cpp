@@ -103,7 +103,21 @@ std::string who_holds(const permission& rule) {
 
 }  // namespace
 
+void handler_context::name_actor(message_builder& out, std::string_view actor) const {
+  if (const auto source = settings.sources.find(actor); source != settings.sources.end()) {
+    out.text(source->second.display_name);
+  } else {
+    out.mention(actor);
+  }
+}
+
 void handler_context::require_permission(std::string_view family, const storage::release_record* release) {
+  if (const auto source = settings.sources.find(from.user); source != settings.sources.end()) {
+    // A source's signature is its credential; what it may run is its configuration, not roles.
+    const auto& allowed = source->second.families;
+    if (std::find(allowed.begin(), allowed.end(), family) != allowed.end()) return;
+    refuse(source->second.display_name + " may not " + std::string{family} + " — only " + join_words(allowed));
+  }
   if (is_admin(from.user)) return;
   const auto* rule = rules.find_permission(family);
   // A loaded policy has a rule for every family; one built otherwise fails closed.

@@ -28,10 +28,18 @@ struct request {
   std::chrono::sys_seconds now{};
 };
 
+// A system that acts through the bot (a pipeline posting to a webhook): which command families
+// its signed requests may run, and how messages name it ("by the release script").
+struct trusted_source {
+  std::string display_name;
+  std::vector<std::string> families;
+};
+
 struct engine_settings {
   std::vector<std::string> admins;              // user ids
   std::string default_time_zone = "UTC";
   std::map<std::string, std::string> release_channels;  // platform → configured release channel
+  std::map<std::string, trusted_source, std::less<>> sources;  // "webhook:<name>" → what it may do
 };
 
 // What the asker is told; effects on other people go through the outbox.

@@ -36,6 +36,8 @@ public:
 
   // Configured by stable id, or by the e-mail/UPN or Teams chat id the directory knows for them.
   bool is_admin(std::string_view user) const;
+  // Names whoever acted: a person by mention, a trusted source (a pipeline) by its name.
+  void name_actor(message_builder& out, std::string_view actor) const;
   std::vector<std::string> roles_of(std::string_view user);
   bool holds(std::string_view user, std::string_view role);
   bool is_coordinator_of(const storage::release_record& release);

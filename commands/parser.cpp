@@ -280,7 +280,8 @@ std::vector<command_spec> build_specs() {
   add("deploy", {"deployment"},
        "deploy <version> <env> start [downtime <min>] | step <text…> | done [downtime <min>] | failed <reason…> | "
        "rollback <reason…>",
-       "announces deployment progress to an environment, in path order",
+       "announces deployment progress to an environment, in path order; pipelines and release scripts report "
+       "the same through the bot's webhooks (POST /hooks/<source>, see the README)",
        {"deploy 4.2.0 uat start downtime 5", "deploy 4.2.0 uat step migrations applied", "deploy 4.2.0 uat done"},
        [](args& rest) -> command {
          deploy_command cmd;

@@ -288,9 +288,9 @@ message status_message(handler_context& ctx, const release_snapshot& snapshot) {
   }
   for (const auto& deployment : snapshot.deployments) {
     out.text("Deployment " + deployment.environment + ": " + deployment.outcome + ", started " +
-             ctx.when(deployment.started_at) + " by ")
-        .mention(deployment.started_by)
-        .text(", downtime est " + minutes_text(deployment.estimated_downtime) + " / actual " +
+             ctx.when(deployment.started_at) + " by ");
+    ctx.name_actor(out, deployment.started_by);
+    out.text(", downtime est " + minutes_text(deployment.estimated_downtime) + " / actual " +
               minutes_text(deployment.actual_downtime));
     if (!deployment.reason.empty()) out.text(" — ").user_text(deployment.reason);
     out.line();

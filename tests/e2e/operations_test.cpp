@@ -31,35 +31,10 @@ namespace {
 
 namespace asio = boost::asio;
 
-struct http_answer {
-  int status = 0;  // 0: no answer
-  std::string content_type;
-  std::string body;
-};
+using http_answer = releasebot::testing::http_reply;
 
 http_answer http_get(unsigned short port, const std::string& path) {
-  try {
-    asio::io_context io;
-    asio::ip::tcp::socket socket{io};
-    socket.connect({asio::ip::make_address("127.0.0.1"), port});
-    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    asio::write(socket, asio::buffer(request));
-    std::string raw;
-    boost::system::error_code error;
-    asio::read(socket, asio::dynamic_buffer(raw), error);
-    http_answer answer;
-    std::istringstream head{raw.substr(0, raw.find("\r\n\r\n"))};
-    std::string version;
-    head >> version >> answer.status;
-    std::string line;
-    while (std::getline(head, line)) {
-      if (line.rfind("Content-Type: ", 0) == 0) answer.content_type = line.substr(14, line.size() - 15);
-    }
-    answer.body = raw.substr(raw.find("\r\n\r\n") + 4);
-    return answer;
-  } catch (const std::exception&) {
-    return {};
-  }
+  return releasebot::testing::http_request(port, "GET", path);
 }
 
 // GET over TLS, trusting only `ca_pem`; status 0 when the handshake (or anything) fails.

@@ -2,6 +2,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -11,12 +13,44 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <sstream>
 #include <filesystem>
 #include <stdexcept>
 
 extern char** environ;
 
 namespace releasebot::testing {
+
+http_reply http_request(unsigned short port, const std::string& method, const std::string& path,
+                        const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body) {
+  namespace asio = boost::asio;
+  try {
+    asio::io_context io;
+    asio::ip::tcp::socket socket{io};
+    socket.connect({asio::ip::make_address("127.0.0.1"), port});
+    std::string request = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+    for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
+    if (!body.empty() || method == "POST") request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    request += "\r\n" + body;
+    asio::write(socket, asio::buffer(request));
+    std::string raw;
+    boost::system::error_code error;
+    asio::read(socket, asio::dynamic_buffer(raw), error);
+    http_reply answer;
+    std::istringstream head{raw.substr(0, raw.find("\r\n\r\n"))};
+    std::string version;
+    head >> version >> answer.status;
+    std::string line;
+    while (std::getline(head, line)) {
+      if (line.rfind("Content-Type: ", 0) == 0) answer.content_type = line.substr(14, line.size() - 15);
+    }
+    answer.body = raw.substr(raw.find("\r\n\r\n") + 4);
+    return answer;
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
 
 unsigned short free_port() {
   boost::asio::io_context io;

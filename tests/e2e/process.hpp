@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace releasebot::testing {
@@ -15,6 +16,16 @@ struct process_result {
 
 process_result run_process(const std::vector<std::string>& argv, const std::string& input,
                            std::chrono::seconds timeout = std::chrono::seconds{30});
+
+// One plain HTTP/1.1 request to 127.0.0.1:port (Connection: close); status 0 when nothing answered.
+struct http_reply {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+};
+http_reply http_request(unsigned short port, const std::string& method, const std::string& path,
+                        const std::vector<std::pair<std::string, std::string>>& headers = {},
+                        const std::string& body = {});
 
 // A TCP port on 127.0.0.1 free right now, for a bot's [http] listen (suites run side by side).
 unsigned short free_port();

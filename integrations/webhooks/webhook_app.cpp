@@ -1,0 +1,90 @@
+#include "integrations/webhooks/webhook_app.hpp"
+
+#include "integrations/net/json_reader.hpp"
+#include "integrations/webhooks/standard_webhooks.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <set>
+
+namespace asio = boost::asio;
+
+namespace releasebot::integrations::webhooks {
+
+namespace {
+
+constexpr std::size_t max_body_bytes = 64 * 1024;
+
+// Fault injection for the crash tests: die after a commit and before the answer, as kill -9 would.
+bool crash_after_commit() {
+  static const bool armed = [] {
+    const char* point = std::getenv("RELEASEBOT_FAILPOINT");
+    return point != nullptr && std::string_view{point} == "webhook_after_commit";
+  }();
+  return armed;
+}
+
+net::server_response answer(int status, nlohmann::json body) {
+  return {status, "application/json; charset=utf-8", body.dump(), {}};
+}
+
+}  // namespace
+
+webhook_app::webhook_app(bot::module_context& context, std::vector<source_settings> sources)
+    : context_{context}, sources_{std::move(sources)}, stopped_{context.executor, asio::steady_timer::time_point::max()} {
+  for (const auto& source : sources_) {
+    context_.routes.add("POST", "/hooks/" + source.name,
+                        [this, &source](net::server_request request) { return on_request(source, std::move(request)); },
+                        net::route_limits{max_body_bytes, std::chrono::seconds{10}});
+  }
+}
+
+void webhook_app::stop() {
+  stopping_ = true;
+  stopped_.cancel();
+}
+
+asio::awaitable<std::string> webhook_app::run() {
+  for (const auto& source : sources_) spdlog::info("webhooks: {} posts to /hooks/{}", source.display_name, source.name);
+  while (!stopping_) co_await stopped_.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_return std::string{};
+}
+
+asio::awaitable<net::server_response> webhook_app::on_request(const source_settings& source,
+                                                              net::server_request request) {
+  const auto& id = request.headers["webhook-id"];
+  const auto problem = verify(source.key, id, request.headers["webhook-timestamp"], request.headers["webhook-signature"],
+                              request.body, std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+  if (!problem.empty()) {
+    spdlog::warn("webhooks: {} refused: {}", source.name, problem);
+    co_return answer(401, {{"error", problem}});
+  }
+  auto command = command_of_pipeline_event(request.body, source);
+  if (const auto* bad = std::get_if<pipeline_problem>(&command)) {
+    spdlog::warn("webhooks: {} sent a body I cannot use: {}", source.name, bad->problem);
+    co_return answer(400, {{"error", bad->problem}});
+  }
+  bot::inbound event;
+  event.platform = "webhook";
+  event.event_id = source.name + ":" + id;  // replay of a webhook-id is a redelivery: applied once
+  event.user = "webhook:" + source.name;
+  event.command = std::get<commands::deploy_command>(std::move(command));
+  const auto result = co_await context_.dispatch(event);
+  if (result.changed && crash_after_commit()) std::_Exit(137);
+  if (result.changed && context_.after_change) context_.after_change();
+  context_.stats.observe("releasebot_ack_seconds", {{"platform", "webhook"}},
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - request.received).count());
+  const auto said = result.reply.plain_text();
+  if (result.failed) co_return answer(503, {{"error", said}});
+  if (result.refused) {
+    spdlog::info("webhooks: {} ({}) refused: {}", source.name, id, said);
+    co_return answer(422, {{"error", said}});
+  }
+  co_return answer(200, {{"ok", true}, {"duplicate", result.duplicate}, {"reply", said}});
+}
+
+}  // namespace releasebot::integrations::webhooks

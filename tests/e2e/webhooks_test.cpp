@@ -1,0 +1,162 @@
+// End-to-end: a release script posting signed pipeline events (Standard Webhooks) to the real
+// `releasebot run`; the release itself driven from the console of the same process.
+#include "database_probe.hpp"
+#include "integrations/webhooks/standard_webhooks.hpp"
+#include "process.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+using namespace std::chrono_literals;
+using releasebot::testing::count;
+using releasebot::testing::free_port;
+using releasebot::testing::http_reply;
+using releasebot::testing::http_request;
+using releasebot::testing::running_process;
+using releasebot::testing::temp_dir;
+using releasebot::testing::text_of;
+namespace hooks = releasebot::integrations::webhooks;
+
+namespace {
+
+const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+class script_setup {
+public:
+  script_setup() : port_{free_port()} {
+    std::ofstream{config()} << "[access]\nadmins = [\"alice\"]\n"
+                            << "[http]\nlisten = \"127.0.0.1:" << port_ << "\"\n"
+                            << "[webhooks.release-script]\nsecret_env = \"RELEASEBOT_TEST_HOOK_SECRET\"\n"
+                            << "name = \"the release script\"\n"
+                            << "[webhooks.release-script.environments]\nstaging = \"alpha\"\n";
+  }
+
+  std::string db() const { return dir_.file("bot.db"); }
+  std::string config() const { return dir_.file("releasebot.toml"); }
+
+  std::unique_ptr<running_process> start_bot() {
+    ::unsetenv("SLACK_APP_TOKEN");
+    ::unsetenv("SLACK_BOT_TOKEN");
+    ::unsetenv("MICROSOFT_APP_ID");
+    ::setenv("RELEASEBOT_TEST_HOOK_SECRET", secret.c_str(), 1);
+    auto bot = std::make_unique<running_process>(
+        std::vector<std::string>{RELEASEBOT_BINARY, "run", "--db", db(), "--config", config(), "--log-level", "info"});
+    for (int i = 0; i < 100 && http_request(port_, "GET", "/healthz").status != 200; ++i) {
+      std::this_thread::sleep_for(30ms);
+    }
+    return bot;
+  }
+
+  // A signed POST, as the README's script sends it; `id` repeats for a redelivery.
+  http_reply post(const nlohmann::json& event, const std::string& id, std::string path = "/hooks/release-script",
+                  std::chrono::seconds age = 0s, const std::string& key_secret = secret) {
+    const auto body = event.dump();
+    const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) - age;
+    const auto timestamp = std::to_string(now.time_since_epoch().count());
+    const auto key = *hooks::secret_key(key_secret);
+    return http_request(port_, "POST", path,
+                        {{"Content-Type", "application/json"},
+                         {"webhook-id", id},
+                         {"webhook-timestamp", timestamp},
+                         {"webhook-signature", hooks::sign(key, id, timestamp, body)}},
+                        body);
+  }
+
+private:
+  temp_dir dir_;
+  unsigned short port_;
+};
+
+nlohmann::json pipeline(const std::string& event, const std::string& text = {}) {
+  nlohmann::json body{{"release", "4.2.0"}, {"environment", "staging"}, {"event", event}};
+  if (!text.empty()) body["text"] = text;
+  return body;
+}
+
+void open_release(running_process& bot) {
+  // Pre-production deployments are recorded from regression on.
+  bot.write("open 4.2.0 hotfix Checkout fix\nadvance 4.2.0 force drill\n");
+  REQUIRE(bot.wait_for_output("4.2.0 is now in regression", 5s));
+}
+
+}  // namespace
+
+TEST_CASE("a release script reports a deployment; every bad request is refused and changes nothing", "[e2e][webhooks]") {
+  script_setup s;
+  auto bot = s.start_bot();
+  open_release(*bot);
+
+  // Refused, each with its reason, nothing stored.
+  auto wrong = s.post(pipeline("started"), "msg_1", "/hooks/release-script", 0s, "whsec_c2Vjb25kIHNlY3JldCBrZXk=");
+  CHECK(wrong.status == 401);
+  CHECK(wrong.body.find("no webhook-signature matches") != std::string::npos);
+  CHECK(s.post(pipeline("started"), "msg_2", "/hooks/release-script", 600s).status == 401);
+  CHECK(s.post(pipeline("started"), "msg_3", "/hooks/somebody-else").status == 404);
+  auto malformed = s.post(nlohmann::json{{"release", "4.2.0"}}, "msg_4");
+  CHECK(malformed.status == 400);
+  CHECK(malformed.body.find("environment is missing") != std::string::npos);
+  auto unknown = s.post(nlohmann::json{{"release", "9.9.9"}, {"environment", "alpha"}, {"event", "started"}}, "msg_5");
+  CHECK(unknown.status == 422);
+  CHECK(unknown.body.find("there is no release 9.9.9") != std::string::npos);
+  auto early = s.post(pipeline("step", "migrations applied"), "msg_6");
+  CHECK(early.status == 422);
+  CHECK(early.body.find("has no deployment to alpha in progress") != std::string::npos);
+  CHECK(count(s.db(), "SELECT count(*) FROM deployments") == 0);
+  CHECK(count(s.db(), "SELECT count(*) FROM audit_log WHERE platform = 'webhook'") == 0);
+
+  // The script's run: started, steps, done — announced in the thread, attributed to the script.
+  auto started = s.post(pipeline("started"), "msg_10");
+  CHECK(started.status == 200);
+  CHECK(bot->wait_for_output("Deployment of 4.2.0 to alpha started by the release script", 5s));
+  CHECK(s.post(pipeline("step", "migrations applied"), "msg_11").status == 200);
+  CHECK(bot->wait_for_output("4.2.0 → alpha: migrations applied (the release script)", 5s));
+  // The same delivery again (the script retried): applied once.
+  auto again = s.post(pipeline("step", "migrations applied"), "msg_11");
+  CHECK(again.status == 200);
+  CHECK(nlohmann::json::parse(again.body).value("duplicate", false));
+  CHECK(s.post(pipeline("succeeded"), "msg_12").status == 200);
+  for (int i = 0; i < 50 && count(s.db(), "SELECT count(*) FROM deployments WHERE outcome = 'succeeded'") == 0; ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(count(s.db(), "SELECT count(*) FROM deployments WHERE environment = 'alpha' AND outcome = 'succeeded'") == 1);
+  CHECK(count(s.db(), "SELECT count(*) FROM deployment_steps") == 1);
+  CHECK(count(s.db(), "SELECT count(*) FROM audit_log WHERE platform = 'webhook' AND actor = 'webhook:release-script'") == 3);
+  CHECK(text_of(s.db(), "SELECT started_by FROM deployments") == "webhook:release-script");
+
+  // Status names the script, not an id.
+  bot->write("status 4.2.0\n");
+  CHECK(bot->wait_for_output("by the release script", 5s));
+  bot->signal(SIGTERM);
+  CHECK(bot->wait() == 0);
+}
+
+TEST_CASE("kill -9 between applying a webhook and answering it: the retried delivery is applied once", "[e2e][webhooks]") {
+  script_setup s;
+  {
+    auto bot = s.start_bot();
+    open_release(*bot);
+    bot->signal(SIGTERM);
+    REQUIRE(bot->wait() == 0);
+  }
+  ::setenv("RELEASEBOT_FAILPOINT", "webhook_after_commit", 1);
+  auto crashing = s.start_bot();
+  ::unsetenv("RELEASEBOT_FAILPOINT");
+  const auto cut = s.post(pipeline("started"), "msg_crash");
+  CHECK(cut.status == 0);  // no answer: the process died after its commit
+  CHECK(crashing->wait() == 137);
+  CHECK(count(s.db(), "SELECT count(*) FROM deployments") == 1);
+
+  auto again = s.start_bot();
+  const auto retried = s.post(pipeline("started"), "msg_crash");
+  CHECK(retried.status == 200);
+  CHECK(nlohmann::json::parse(retried.body).value("duplicate", false));
+  CHECK(count(s.db(), "SELECT count(*) FROM deployments") == 1);
+  CHECK(count(s.db(), "SELECT count(*) FROM audit_log WHERE action = 'deploy_start'") == 1);
+  again->signal(SIGTERM);
+  CHECK(again->wait() == 0);
+}
