@@ -56,7 +56,7 @@ void reply_ledger::settle(const inbound& event, const dispatch_result& result, b
   unwritten_.emplace_back(event.platform, event.event_id);
   if (flush_armed_) return;
   flush_armed_ = true;
-  flush_timer_.expires_after(flush_after);
+  flush_timer_.expires_after(flush_after_);
   flush_timer_.async_wait([this](const boost::system::error_code& error) {
     flush_armed_ = false;
     if (!error) flush();

@@ -24,7 +24,10 @@ namespace releasebot::bot {
 
 class reply_ledger {
 public:
-  reply_ledger(storage::database& db, boost::asio::any_io_executor executor) : db_{db}, flush_timer_{executor} {}
+  // `flush_after`: how long a stored mark may wait to be written with others.
+  reply_ledger(storage::database& db, boost::asio::any_io_executor executor,
+               std::chrono::milliseconds flush_after = std::chrono::milliseconds{500})
+      : db_{db}, flush_after_{flush_after}, flush_timer_{executor} {}
   ~reply_ledger();
 
   // True once per event: the caller posts the reply. False when another delivery of the same
@@ -35,12 +38,11 @@ public:
   // Writes the marks not written yet (also on destruction).
   void flush();
 
-  static constexpr std::chrono::milliseconds flush_after{500};
-
 private:
   void forget_old(std::chrono::steady_clock::time_point now);
 
   storage::database& db_;
+  std::chrono::milliseconds flush_after_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> claimed_;  // → when claimed
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> by_age_;
   std::vector<std::pair<std::string, std::string>> unwritten_;  // platform, event id

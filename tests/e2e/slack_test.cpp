@@ -26,6 +26,15 @@ bool text_has(const api_call& call, const std::string& needle) {
   return call.body.value("text", std::string{}).find(needle) != std::string::npos;
 }
 
+// What a sign-off card's buttons carry (the request they decide).
+std::string button_value_of(const api_call& card) {
+  std::string value;
+  for (const auto& block : card.body["blocks"]) {
+    if (block.value("type", "") == "actions") value = block["elements"][0].value("value", "");
+  }
+  return value;
+}
+
 // A fake Slack, a config that points the bot at it, and the bot itself.
 class slack_setup {
 public:
@@ -111,11 +120,7 @@ TEST_CASE("a release driven from Slack: slash commands, mentions, DMs and button
   const auto blocks = card.body["blocks"].dump();
   CHECK(blocks.find("\"action_id\":\"signoff_approve\"") != std::string::npos);
   CHECK(blocks.find("\"style\":\"danger\"") != std::string::npos);
-  std::string request_value;
-  for (const auto& block : card.body["blocks"]) {
-    if (block.value("type", "") != "actions") continue;
-    request_value = block["elements"][0].value("value", "");
-  }
+  const auto request_value = button_value_of(card);
   REQUIRE_FALSE(request_value.empty());
   const auto thread_line = s.require_call("chat.postMessage", [](const api_call& c) {
     return c.body.value("channel", "") == "CREL" && text_has(c, "sign-off requested from");
@@ -319,10 +324,7 @@ TEST_CASE("a click's confirmation: posted after a crash before the ack, never tw
   s.slash("UALICE", "open 4.2.0 minor Payments");
   s.slash("UALICE", "signoff 4.2.0 qa <@UQA>");
   const auto card = s.require_call("chat.postMessage", [](const api_call& c) { return text_has(c, "asks you to sign off"); });
-  std::string request_value;
-  for (const auto& block : card.body["blocks"]) {
-    if (block.value("type", "") == "actions") request_value = block["elements"][0].value("value", "");
-  }
+  const auto request_value = button_value_of(card);
   REQUIRE_FALSE(request_value.empty());
   bot->signal(SIGTERM);
   REQUIRE(bot->wait() == 0);

@@ -349,10 +349,7 @@ TEST_CASE("a release driven from Teams: mentions, a 1:1 chat and card clicks", "
   REQUIRE(t.say(request) == 200);
   const auto card = t.require_call([](const connector_call& c) { return body_has(c, "signoff_approve") && body_has(c, "Action.Execute"); });
   CHECK(card.path.find("quinn-aad") != std::string::npos);
-  std::string request_id;
-  for (const auto& action : card.body["attachments"][0]["content"]["actions"]) {
-    if (action.value("verb", "") == "signoff_approve") request_id = action["data"].value("request", "");
-  }
+  const auto request_id = approve_request_of(card);
   REQUIRE_FALSE(request_id.empty());
   const auto thread_line = t.require_call([](const connector_call& c) { return body_has(c, "sign-off requested from"); });
   CHECK(thread_line.path.find("messageid") != std::string::npos);
