@@ -89,8 +89,9 @@ constexpr std::string_view waiting_mark = "waiting for the recipient: ";
 }
 
 void outbox::mark_waiting(row_id id, std::string_view reason) {
-  mark_failed(id, std::string{waiting_mark} + std::string{reason});
-  db_.prepare("UPDATE outbox SET held = 1 WHERE id = ?").bind(1, id).execute();
+  db_.prepare("UPDATE outbox SET failed_reason = ?, attempts = attempts + 1, held = 1 WHERE id = ?")
+      .bind_all(std::string{waiting_mark} + std::string{reason}, id)
+      .execute();
 }
 
 bool outbox::was_held(row_id id) {

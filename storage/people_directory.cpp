@@ -70,45 +70,35 @@ void people_directory::remember(const person_record& person, instant at, bool fr
       .execute();
 }
 
-std::optional<person_record> people_directory::find_where(std::string_view condition, std::string_view value) {
-  auto query = db_.prepare("SELECT " + std::string{columns} + " FROM platform_users WHERE platform = ? AND " +
-                           std::string{condition} + " ORDER BY updated_at DESC LIMIT 1");
-  query.bind_all(platform_, value);
-  if (!query.step()) return std::nullopt;
-  return read_person(query);
-}
-
 std::optional<person_record> people_directory::find(std::string_view user_id) {
   if (user_id.empty()) return std::nullopt;
-  return find_where("user_id = ?", user_id);
+  return first_where("user_id = ?2 ORDER BY updated_at DESC", user_id);
 }
 
 std::optional<person_record> people_directory::find_by_chat_id(std::string_view chat_id) {
   if (chat_id.empty()) return std::nullopt;
   // A stable record first: a row keyed by the chat id itself is only a stand-in.
-  auto query = db_.prepare("SELECT " + std::string{columns} +
-                           " FROM platform_users WHERE platform = ? AND chat_id = ? ORDER BY user_id = chat_id, "
-                           "updated_at DESC LIMIT 1");
-  query.bind_all(platform_, chat_id);
-  if (!query.step()) return std::nullopt;
-  return read_person(query);
+  return first_where("chat_id = ?2 ORDER BY user_id = chat_id, updated_at DESC", chat_id);
 }
 
 std::optional<person_record> people_directory::find_by_address(std::string_view email_or_upn) {
   if (email_or_upn.find('@') == std::string_view::npos) return std::nullopt;
-  auto query = db_.prepare("SELECT " + std::string{columns} +
-                           " FROM platform_users WHERE platform = ?1 AND (lower(email) = lower(?2) OR "
-                           "lower(principal_name) = lower(?2)) ORDER BY updated_at DESC LIMIT 1");
-  query.bind_all(platform_, email_or_upn);
-  if (!query.step()) return std::nullopt;
-  return read_person(query);
+  return first_where("(lower(email) = lower(?2) OR lower(principal_name) = lower(?2)) ORDER BY updated_at DESC",
+                     email_or_upn);
 }
 
 std::optional<person_record> people_directory::anyone_in_a_team() {
-  auto query = db_.prepare("SELECT " + std::string{columns} +
-                           " FROM platform_users WHERE platform = ? AND team_id <> '' AND service_url <> '' ORDER BY "
-                           "updated_at DESC LIMIT 1");
+  return first_where("team_id <> '' AND service_url <> '' ORDER BY updated_at DESC");
+}
+
+// The first of this platform's people matching `condition` (its value, if any, bound as ?2),
+// ordered as it says.
+std::optional<person_record> people_directory::first_where(std::string_view condition,
+                                                           std::optional<std::string_view> value) {
+  auto query = db_.prepare("SELECT " + std::string{columns} + " FROM platform_users WHERE platform = ?1 AND " +
+                           std::string{condition} + " LIMIT 1");
   query.bind(1, platform_);
+  if (value) query.bind(2, *value);
   if (!query.step()) return std::nullopt;
   return read_person(query);
 }

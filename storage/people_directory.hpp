@@ -54,7 +54,8 @@ public:
 
 private:
   void adopt(std::string_view old_id, std::string_view new_id, instant at);
-  std::optional<person_record> find_where(std::string_view condition, std::string_view value);
+  std::optional<person_record> first_where(std::string_view condition,
+                                           std::optional<std::string_view> value = std::nullopt);
 
   database& db_;
   std::string platform_;

@@ -1,5 +1,7 @@
 #include "integrations/net/http_server.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -53,6 +55,10 @@ std::shared_ptr<asio::ssl::context> load_tls(const server_settings& settings) {
 
 server_response plain_response(int status, std::string text) {
   return {status, "text/plain; charset=utf-8", std::move(text), {}};
+}
+
+server_response json_response(int status, const nlohmann::json& body) {
+  return {status, "application/json; charset=utf-8", body.dump(), {}};
 }
 
 asio::ip::tcp::endpoint parse_listen_address(const std::string& address) {

@@ -3,6 +3,8 @@
 // 404 for unknown paths, 405 with Allow for wrong methods, keep-alive with an idle timeout.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -37,6 +39,7 @@ struct server_response {
 };
 
 server_response plain_response(int status, std::string text);
+server_response json_response(int status, const nlohmann::json& body);
 
 struct route_limits {
   std::size_t max_body_bytes = 256 * 1024;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -378,10 +379,7 @@ bot::inbound new_inbound(const decoded_activity& out, const node& activity) {
   event.platform = "teams";
   event.event_id = out.activity_id;
   event.user = out.user_id;
-  const std::string_view conversation = out.conversation.conversation_id;
-  const auto marker = conversation.find(thread_marker);
-  event.channel = std::string{conversation.substr(0, marker)};
-  if (marker != std::string_view::npos) event.thread = std::string{conversation.substr(marker + thread_marker.size())};
+  std::tie(event.channel, event.thread) = channel_and_thread(out.conversation.conversation_id);
   event.time_zone = time_zone_of(activity);
   return event;
 }

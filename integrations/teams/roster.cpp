@@ -26,7 +26,8 @@ std::string text_at(const nlohmann::json& object, const char* key) {
   return found != object.end() && found->is_string() ? found->get<std::string>() : std::string{};
 }
 
-// Names go between <at> and </at> and into a mention entity verbatim: no angle brackets.
+// Names go between <at> and </at> and into a mention entity verbatim: no angle brackets (the
+// directory keeps them as Teams gave them; they go when a message is named).
 std::string mention_safe(std::string name) {
   std::erase_if(name, [](char c) { return c == '<' || c == '>'; });
   return name;
@@ -69,7 +70,7 @@ std::vector<std::string> roster::remember(const decoded_activity& activity) {
     storage::person_record sender;
     sender.user_id = activity.user_id;
     sender.chat_id = activity.user_chat_id;
-    sender.display_name = mention_safe(activity.user_name);
+    sender.display_name = activity.user_name;
     sender.service_url = where.service_url;
     sender.tenant_id = where.tenant_id;
     sender.team_id = activity.team_id;
@@ -90,7 +91,7 @@ std::vector<std::string> roster::remember(const decoded_activity& activity) {
       person.user_id = known ? known->user_id : member.chat_id;
     }
     person.chat_id = member.chat_id;
-    person.display_name = mention_safe(member.name);
+    person.display_name = member.name;
     person.service_url = where.service_url;
     person.tenant_id = where.tenant_id;
     person.team_id = activity.team_id;
@@ -228,7 +229,6 @@ asio::awaitable<roster_outcome> roster::read_team(std::string service_url, std::
         person->service_url = service_url;
         person->team_id = team_id;
         if (person->tenant_id.empty()) person->tenant_id = tenant_id;
-        person->display_name = mention_safe(person->display_name);
         people.remember(*person, now, true);
         queue.requeue_waiting("teams", person->user_id);
         ++outcome.members;

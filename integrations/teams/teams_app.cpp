@@ -18,12 +18,8 @@ namespace releasebot::integrations::teams {
 
 namespace {
 
-net::server_response json_answer(int status, const nlohmann::json& body) {
-  return {status, "application/json; charset=utf-8", body.dump(), {}};
-}
-
 net::server_response refusal(int status, const std::string& reason) {
-  return json_answer(status, {{"error", reason}});
+  return net::json_response(status, {{"error", reason}});
 }
 
 }  // namespace
@@ -121,11 +117,8 @@ asio::awaitable<net::server_response> teams_app::on_request(net::server_request 
                    asio::detached);
   }
 
-  if (!decoded.event) co_return json_answer(200, nlohmann::json::object());
-  auto event = *decoded.event;
-  const auto [channel, thread] = channel_and_thread(where.conversation_id);
-  event.channel = channel;
-  if (event.thread.empty()) event.thread = thread;
+  if (!decoded.event) co_return net::json_response(200, nlohmann::json::object());
+  auto event = *decoded.event;  // channel and thread already split from the conversation id
   co_await roster_.resolve_mentions(event, decoded);
   const auto result = co_await context_.dispatch(event);
   if (result.changed && context_.after_change) context_.after_change();
@@ -136,18 +129,18 @@ asio::awaitable<net::server_response> teams_app::on_request(net::server_request 
     auto reply = result.reply;
     roster_.name(reply);
     if (result.refused) {
-      co_return json_answer(200, {{"statusCode", 200},
+      co_return net::json_response(200, {{"statusCode", 200},
                                   {"type", "application/vnd.microsoft.activity.message"},
                                   {"value", reply.plain_text()}});
     }
-    co_return json_answer(200, {{"statusCode", 200},
+    co_return net::json_response(200, {{"statusCode", 200},
                                 {"type", "application/vnd.microsoft.card.adaptive"},
                                 {"value", render_card(reply)}});
   }
-  if (!context_.replies.claim(event, result)) co_return json_answer(200, nlohmann::json::object());
+  if (!context_.replies.claim(event, result)) co_return net::json_response(200, nlohmann::json::object());
   // Answered after the 200, so Teams never waits on the connector.
   asio::co_spawn(context_.executor, answer(where, decoded.activity_id, std::move(event), result), asio::detached);
-  co_return json_answer(200, nlohmann::json::object());
+  co_return net::json_response(200, nlohmann::json::object());
 }
 
 asio::awaitable<void> teams_app::read_roster(conversation_reference where, std::string team_id) {

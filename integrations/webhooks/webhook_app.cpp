@@ -28,10 +28,6 @@ bool crash_after_commit() {
   return armed;
 }
 
-net::server_response answer(int status, nlohmann::json body) {
-  return {status, "application/json; charset=utf-8", body.dump(), {}};
-}
-
 }  // namespace
 
 webhook_app::webhook_app(bot::module_context& context, std::vector<source_settings> sources)
@@ -61,12 +57,12 @@ asio::awaitable<net::server_response> webhook_app::on_request(const source_setti
                               request.body, std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
   if (!problem.empty()) {
     spdlog::warn("webhooks: {} refused: {}", source.name, problem);
-    co_return answer(401, {{"error", problem}});
+    co_return net::json_response(401, {{"error", problem}});
   }
   auto command = command_of_pipeline_event(request.body, source);
   if (const auto* bad = std::get_if<pipeline_problem>(&command)) {
     spdlog::warn("webhooks: {} sent a body I cannot use: {}", source.name, bad->problem);
-    co_return answer(400, {{"error", bad->problem}});
+    co_return net::json_response(400, {{"error", bad->problem}});
   }
   bot::inbound event;
   event.platform = "webhook";
@@ -79,12 +75,12 @@ asio::awaitable<net::server_response> webhook_app::on_request(const source_setti
   context_.stats.observe("releasebot_ack_seconds", {{"platform", "webhook"}},
                          std::chrono::duration<double>(std::chrono::steady_clock::now() - request.received).count());
   const auto said = result.reply.plain_text();
-  if (result.failed) co_return answer(503, {{"error", said}});
+  if (result.failed) co_return net::json_response(503, {{"error", said}});
   if (result.refused) {
     spdlog::info("webhooks: {} ({}) refused: {}", source.name, id, said);
-    co_return answer(422, {{"error", said}});
+    co_return net::json_response(422, {{"error", said}});
   }
-  co_return answer(200, {{"ok", true}, {"duplicate", result.duplicate}, {"reply", said}});
+  co_return net::json_response(200, {{"ok", true}, {"duplicate", result.duplicate}, {"reply", said}});
 }
 
 }  // namespace releasebot::integrations::webhooks
