@@ -57,7 +57,8 @@ int run_application(const application_options& options) {
     describe_metrics(stats, db);
 
     commands::engine engine{db, rules,
-                            {config.admins, config.default_time_zone, config.release_channels, trusted_sources(config)}};
+                            {config.admins, config.default_time_zone, config.release_channels, trusted_sources(config),
+                             configured_pipelines(config, rules)}};
     dispatcher dispatch{db, engine, system_now};
     dispatch.count_in(stats);
 
@@ -105,8 +106,13 @@ int run_application(const application_options& options) {
         pumps.push_back(std::make_unique<outbox_pump>(loop.get_executor(), db, *channel, &stats));
       }
     }
+    for (auto& pump : pumps) pump->on_queued(deliver_soon);
     console_session session{dispatch, console_pump, {user, options.time_zone, interactive}, std::cout};
-    session.on_command([&timers] { timers.poke(); });
+    // A command may leave work for any platform (a pipeline to start, a DM to a Slack user).
+    session.on_command([&timers, &deliver_soon] {
+      timers.poke();
+      deliver_soon();
+    });
 
     std::unique_ptr<integrations::net::http_server> server;
     if (daemon && !config.http_listen.empty()) {

@@ -1,6 +1,7 @@
 #include "bot/config.hpp"
 
 #include "commands/time_text.hpp"
+#include "integrations/webhooks/pipeline_event.hpp"
 
 #include <toml++/toml.h>
 
@@ -66,7 +67,7 @@ configuration load_configuration(const std::filesystem::path& file) {
   }
   configuration config;
   config.source = file;
-  reject_unknown_keys(file, root, "", {"bot", "access", "console", "slack", "teams", "http", "webhooks"});
+  reject_unknown_keys(file, root, "", {"bot", "access", "console", "slack", "teams", "http", "webhooks", "pipelines"});
   const auto table_of = [&](std::string_view name) -> const toml::table* {
     const auto* node = root.get(name);
     if (node == nullptr) return nullptr;
@@ -145,19 +146,46 @@ configuration load_configuration(const std::filesystem::path& file) {
       if (!plain_name) fail(file, node.source(), where, "a source's name is its URL (/hooks/<name>): use a-z, 0-9, - and _");
       const auto* table = node.as_table();
       if (table == nullptr) fail(file, node.source(), where, "must be a table like [" + where + "]");
-      reject_unknown_keys(file, *table, where, {"kind", "secret_env", "name", "environments"});
+      reject_unknown_keys(file, *table, where,
+                          {"kind", "secret_env", "name", "environments", "workflows", "version_from", "environment_from"});
       webhook_source_config source;
       source.name = name;
       source.kind = read_string(file, *table, where, "kind", "generic");
-      if (source.kind != "generic") {
-        fail(file, table->source(), where + ".kind", "'" + source.kind + "' is not a kind of source I know — use generic");
+      static const std::map<std::string, std::string> kinds = {
+          {"generic", ""}, {"github", "GitHub Actions"}, {"gitlab", "GitLab CI"}};
+      const auto kind = kinds.find(source.kind);
+      if (kind == kinds.end()) {
+        fail(file, table->source(), where + ".kind",
+             "'" + source.kind + "' is not a kind of source I know — use generic, github or gitlab");
       }
       source.secret_env = read_string(file, *table, where, "secret_env", "");
       if (source.secret_env.empty()) {
         fail(file, table->source(), where + ".secret_env",
-             "name the environment variable that holds its whsec_… secret, like secret_env = \"RELEASE_SCRIPT_SECRET\"");
+             "name the environment variable that holds its secret, like secret_env = \"RELEASE_SCRIPT_SECRET\"");
       }
-      source.display_name = read_string(file, *table, where, "name", name);
+      if (source.kind != "generic") {
+        source.workflows = read_strings(file, *table, where, "workflows", {});
+        source.version_from = read_string(file, *table, where, "version_from", source.version_from);
+        source.environment_from = read_string(file, *table, where, "environment_from", source.environment_from);
+        const auto forge = source.kind == "github" ? integrations::webhooks::source_kind::github
+                                                   : integrations::webhooks::source_kind::gitlab;
+        if (const auto problem = integrations::webhooks::mapping_problem(forge, source.version_from, false);
+            !problem.empty()) {
+          fail(file, table->source(), where + ".version_from", problem);
+        }
+        if (const auto problem = integrations::webhooks::mapping_problem(forge, source.environment_from, true);
+            !problem.empty()) {
+          fail(file, table->source(), where + ".environment_from", problem);
+        }
+      } else {
+        for (const auto* forge_only : {"workflows", "version_from", "environment_from"}) {
+          if (const auto* node = table->get(forge_only)) {
+            fail(file, node->source(), where + "." + forge_only,
+                 "is for kind = \"github\" or \"gitlab\"; a generic source's body names its release and environment");
+          }
+        }
+      }
+      source.display_name = read_string(file, *table, where, "name", kind->second.empty() ? name : kind->second);
       if (const auto* mapping = table->get("environments")) {
         const auto* environments = mapping->as_table();
         if (environments == nullptr) {
@@ -172,6 +200,52 @@ configuration load_configuration(const std::filesystem::path& file) {
         }
       }
       config.webhooks.push_back(std::move(source));
+    }
+  }
+  if (const auto* pipelines = table_of("pipelines")) {
+    for (const auto& [key, node] : *pipelines) {
+      pipeline_config pipeline;
+      pipeline.environment = std::string{key.str()};
+      const auto where = "pipelines." + pipeline.environment;
+      const auto* table = node.as_table();
+      if (table == nullptr) fail(file, node.source(), where, "must be a table like [" + where + "]");
+      pipeline.kind = read_string(file, *table, where, "kind", "");
+      const auto required = [&](const char* name, const std::string& example) {
+        auto value = read_string(file, *table, where, name, "");
+        if (value.empty()) fail(file, table->source(), where + "." + name, "is required, like " + std::string{name} + " = " + example);
+        return value;
+      };
+      if (pipeline.kind == "github") {
+        reject_unknown_keys(file, *table, where, {"kind", "name", "repository", "workflow", "ref", "token_env", "api_url"});
+        pipeline.display_name = read_string(file, *table, where, "name", "GitHub Actions");
+        pipeline.project = required("repository", "\"acme/shop\"");
+        if (std::count(pipeline.project.begin(), pipeline.project.end(), '/') != 1) {
+          fail(file, table->source(), where + ".repository", "must be owner/name, like \"acme/shop\"");
+        }
+        pipeline.workflow = required("workflow", "\"deploy.yml\" (its file under .github/workflows)");
+        pipeline.secret_env = required("token_env", "\"GITHUB_TOKEN\" (a token that may run the workflow)");
+        pipeline.url = read_string(file, *table, where, "api_url", "https://api.github.com");
+      } else if (pipeline.kind == "gitlab") {
+        reject_unknown_keys(file, *table, where, {"kind", "name", "project", "ref", "token_env", "url"});
+        pipeline.display_name = read_string(file, *table, where, "name", "GitLab CI");
+        pipeline.project = required("project", "\"acme/shop\" (or its numeric id)");
+        pipeline.secret_env = required("token_env", "\"GITLAB_TRIGGER_TOKEN\" (a pipeline trigger token)");
+        pipeline.url = read_string(file, *table, where, "url", "https://gitlab.com");
+      } else if (pipeline.kind == "generic") {
+        reject_unknown_keys(file, *table, where, {"kind", "name", "url", "secret_env"});
+        pipeline.display_name = read_string(file, *table, where, "name", "the release script");
+        pipeline.url = required("url", "\"https://ci.example.com/release\"");
+        pipeline.secret_env = required("secret_env", "\"RELEASE_SCRIPT_SECRET\" (whsec_…, to sign the request)");
+      } else {
+        fail(file, table->source(), where + ".kind",
+             (pipeline.kind.empty() ? std::string{"is required"} : "'" + pipeline.kind + "' is not a kind I can start") +
+                 " — use github (workflow_dispatch), gitlab (a pipeline trigger) or generic (a signed POST)");
+      }
+      pipeline.ref = read_string(file, *table, where, "ref", pipeline.ref);
+      if (!pipeline.url.starts_with("https://") && !pipeline.url.starts_with("http://")) {
+        fail(file, table->source(), where, "'" + pipeline.url + "' is not an http(s) URL");
+      }
+      config.pipelines.push_back(std::move(pipeline));
     }
   }
   return config;

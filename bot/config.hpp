@@ -18,10 +18,25 @@ public:
 // [webhooks.<name>]: a pipeline that posts signed events to /hooks/<name>.
 struct webhook_source_config {
   std::string name;
-  std::string kind = "generic";
-  std::string secret_env;     // the environment variable holding its whsec_… secret
-  std::string display_name;   // how messages name it; default: the name
+  std::string kind = "generic";  // generic | github | gitlab
+  std::string secret_env;     // the environment variable holding its secret (generic: whsec_…)
+  std::string display_name;   // how messages name it; default: the name, "GitHub Actions", "GitLab CI"
   std::map<std::string, std::string> environments;  // its environment names → the policy's
+  std::vector<std::string> workflows;  // github/gitlab: the runs that are deployments, by workflow/pipeline name
+  std::string version_from = "tag";
+  std::string environment_from = "title";
+};
+
+// [pipelines.<environment>]: what `deploy <version> <environment> run` starts.
+struct pipeline_config {
+  std::string environment;
+  std::string kind;          // github | gitlab | generic
+  std::string display_name;  // default "GitHub Actions", "GitLab CI", "the release script"
+  std::string url;           // github: api_url; gitlab: url (the instance); generic: url (the endpoint)
+  std::string project;       // github: repository (owner/name); gitlab: project (id or path)
+  std::string workflow;      // github: the workflow file
+  std::string ref = "main";  // github/gitlab: the branch or tag to run on
+  std::string secret_env;    // github/gitlab: token_env; generic: secret_env (whsec_…)
 };
 
 struct configuration {
@@ -41,6 +56,7 @@ struct configuration {
   std::vector<std::string> teams_allowed_tenants;  // empty: MICROSOFT_APP_TENANT_ID
   std::vector<std::string> teams_allowed_service_hosts{"smba.trafficmanager.net"};
   std::vector<webhook_source_config> webhooks;
+  std::vector<pipeline_config> pipelines;
 };
 
 // Reads and validates; every problem is a config_error naming the file, the key and the fix.

@@ -39,6 +39,9 @@ struct delivery_result {
   // refused: the person cannot be reached yet (the app is not installed for them); the message
   // waits and goes out when they become reachable, instead of failing for good.
   bool waits_for_recipient = false;
+  // Said in the release's thread, in the same transaction as the outcome is recorded: a pipeline's
+  // run link once it started; when refused, instead of the pump's own notice.
+  std::optional<commands::message> thread_notice;
 
   static delivery_result sent(std::string reference, std::string thread_ref = {}) {
     delivery_result result;
@@ -90,12 +93,15 @@ public:
   // for a message that still has the mark.
   virtual bool can_find_earlier(const delivery_request&) const { return false; }
   // The earlier post as a `sent` result; nullopt when it is not there; a `retry` result when the
-  // platform could not be asked now.
+  // platform could not be asked now; a `refused` result when it cannot be told and must not be
+  // sent again (a pipeline that may have started).
   virtual boost::asio::awaitable<std::optional<delivery_result>> find_earlier(const delivery_request&,
                                                                               storage::instant /*since*/) {
     co_return std::nullopt;
   }
   virtual pacing pace() const { return {}; }
+  // false: the payload is the channel's own JSON (a pipeline request), not a neutral message.
+  virtual bool renders_messages() const { return true; }
 };
 
 }  // namespace releasebot::bot

@@ -2,9 +2,11 @@
 
 #include "integrations/slack/slack_app.hpp"
 #include "integrations/teams/teams_app.hpp"
+#include "integrations/webhooks/pipeline_runner.hpp"
 #include "integrations/webhooks/standard_webhooks.hpp"
 #include "integrations/webhooks/webhook_app.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace releasebot::bot {
@@ -71,21 +73,83 @@ std::vector<std::unique_ptr<platform_module>> configured_modules(const configura
   if (!config.webhooks.empty()) {
     std::vector<integrations::webhooks::source_settings> sources;
     for (const auto& hook : config.webhooks) {
+      namespace hooks = integrations::webhooks;
       const auto secret = env(hook.secret_env.c_str());
+      const bool generic = hook.kind == "generic";
       if (secret.empty()) {
         throw config_error{"webhooks." + hook.name + " needs its secret in the environment variable " + hook.secret_env +
-                           " (whsec_ followed by base64, as Standard Webhooks secrets are)"};
+                           (generic ? " (whsec_ followed by base64, as Standard Webhooks secrets are)"
+                                    : " (the secret set on the webhook in " +
+                                          std::string{hook.kind == "github" ? "GitHub" : "GitLab"} + ")")};
       }
-      const auto key = integrations::webhooks::secret_key(secret);
-      if (!key) {
-        throw config_error{hook.secret_env + " is not a whsec_… secret (whsec_ followed by base64) — generate one with: "
-                           "echo whsec_$(openssl rand -base64 32)"};
+      hooks::source_settings source;
+      source.name = hook.name;
+      source.display_name = hook.display_name;
+      source.key = secret;
+      source.environments = hook.environments;
+      if (generic) {
+        const auto key = hooks::secret_key(secret);
+        if (!key) {
+          throw config_error{hook.secret_env + " is not a whsec_… secret (whsec_ followed by base64) — generate one with: "
+                             "echo whsec_$(openssl rand -base64 32)"};
+        }
+        source.key = *key;
+      } else {
+        source.kind = hook.kind == "github" ? hooks::source_kind::github : hooks::source_kind::gitlab;
+        source.workflows = hook.workflows;
+        source.version_from = hook.version_from;
+        source.environment_from = hook.environment_from;
       }
-      sources.push_back({hook.name, hook.display_name, *key, hook.environments});
+      sources.push_back(std::move(source));
     }
     modules.push_back(std::make_unique<integrations::webhooks::webhook_app>(context, std::move(sources)));
   }
+  if (!config.pipelines.empty()) {
+    namespace hooks = integrations::webhooks;
+    std::vector<hooks::pipeline_target> targets;
+    for (const auto& pipeline : config.pipelines) {
+      hooks::pipeline_target target;
+      target.environment = pipeline.environment;
+      target.kind = pipeline.kind == "github"   ? hooks::source_kind::github
+                    : pipeline.kind == "gitlab" ? hooks::source_kind::gitlab
+                                                : hooks::source_kind::generic;
+      target.display_name = pipeline.display_name;
+      target.url = pipeline.url;
+      target.project = pipeline.project;
+      target.workflow = pipeline.workflow;
+      target.ref = pipeline.ref;
+      target.token_env = pipeline.secret_env;
+      target.token = env(pipeline.secret_env.c_str());
+      if (target.token.empty()) {
+        throw config_error{"pipelines." + pipeline.environment + " needs its " +
+                           (pipeline.kind == "generic" ? "whsec_… secret" : "token") + " in the environment variable " +
+                           pipeline.secret_env};
+      }
+      if (target.kind == hooks::source_kind::generic) {
+        const auto key = hooks::secret_key(target.token);
+        if (!key) throw config_error{pipeline.secret_env + " is not a whsec_… secret (whsec_ followed by base64)"};
+        target.token = *key;
+      }
+      targets.push_back(std::move(target));
+    }
+    modules.push_back(std::make_unique<hooks::pipeline_runner>(context, std::move(targets)));
+  }
   return modules;
+}
+
+std::map<std::string, std::string, std::less<>> configured_pipelines(const configuration& config,
+                                                                     const commands::policy& rules) {
+  std::map<std::string, std::string, std::less<>> pipelines;
+  for (const auto& pipeline : config.pipelines) {
+    if (std::find(rules.environments.begin(), rules.environments.end(), pipeline.environment) == rules.environments.end()) {
+      std::string known;
+      for (const auto& environment : rules.environments) known += (known.empty() ? "" : ", ") + environment;
+      throw config_error{config.source.string() + ": pipelines." + pipeline.environment +
+                         " is not an environment of the policy (" + known + ")"};
+    }
+    pipelines[pipeline.environment] = pipeline.display_name;
+  }
+  return pipelines;
 }
 
 std::map<std::string, commands::trusted_source, std::less<>> trusted_sources(const configuration& config) {

@@ -22,4 +22,9 @@ std::map<std::string, commands::trusted_source, std::less<>> trusted_sources(con
 // One line for the operator when no module is configured.
 std::string no_modules_hint();
 
+// Environment → the name of the pipeline `deploy <version> <env> run` starts; throws config_error
+// when [pipelines.<env>] names no environment of the policy.
+std::map<std::string, std::string, std::less<>> configured_pipelines(const configuration& config,
+                                                                     const commands::policy& rules);
+
 }  // namespace releasebot::bot

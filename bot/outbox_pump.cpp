@@ -149,7 +149,7 @@ asio::awaitable<bool> outbox_pump::deliver(const storage::outbox_message& messag
   std::optional<storage::release_record> release;
   std::optional<std::string> earlier_ref;
   try {
-    body = nlohmann::json::parse(message.payload).get<commands::message>();
+    if (channel_.renders_messages()) body = nlohmann::json::parse(message.payload).get<commands::message>();
   } catch (const std::exception& error) {
     storage::transaction tx{db_};
     storage::outbox{db_}.mark_failed(message.id, std::string{"unreadable payload: "} + error.what());
@@ -173,6 +173,13 @@ asio::awaitable<bool> outbox_pump::deliver(const storage::outbox_message& messag
       hold(conversation, backoff(message.attempts));
       count("retried");
       co_return false;
+    }
+    if (earlier && earlier->kind == delivery_result::outcome::refused) {
+      spdlog::error("{}: outbox message {} may have gone out before the bot stopped; not sending it again: {}", platform_,
+                    message.id, earlier->reason);
+      record_refused(message, release, *earlier);
+      count("failed");
+      co_return true;
     }
     if (earlier && earlier->kind == delivery_result::outcome::sent) {
       spdlog::info("{}: outbox message {} had been posted before the bot stopped ({}); not posting it again", platform_,
@@ -223,11 +230,18 @@ void outbox_pump::record_sent(const storage::outbox_message& message,
                               const std::optional<storage::release_record>& release, const delivery_result& result) {
   storage::transaction tx{db_, storage::durability::process_crash};
   storage::outbox{db_}.mark_sent(message.id, now_seconds(), result.reference);
+  const bool noticed = release && result.thread_notice;
+  if (noticed) {
+    auto notice = commands::addressed(*release, *result.thread_notice, now_seconds());
+    notice.destination = "thread";
+    storage::outbox{db_}.enqueue(notice);
+  }
   if (message.starts_thread && release) {
     storage::release_repository{db_}.set_thread_ref(release->id,
                                                     result.thread_ref.empty() ? result.reference : result.thread_ref);
   }
   tx.commit();
+  if (noticed && queued_elsewhere_) queued_elsewhere_();
 }
 
 void outbox_pump::record_refused(const storage::outbox_message& message,
@@ -244,7 +258,11 @@ void outbox_pump::record_refused(const storage::outbox_message& message,
   // Tell the coordinator directly when the thread itself is what failed, else in the thread; a
   // notice that cannot reach the coordinator either is only logged.
   const bool to_thread = message.destination == "direct" && release && message.recipient != release->coordinator;
-  if (release && !told_before && (to_thread || message.destination != "direct")) {
+  if (release && result.thread_notice) {
+    auto notice = commands::addressed(*release, *result.thread_notice, now_seconds());
+    notice.destination = "thread";
+    storage::outbox{db_}.enqueue(notice);
+  } else if (release && !told_before && (to_thread || message.destination != "direct")) {
     const auto fix = result.fix.empty() ? "the platform refused it (" + result.reason + ")" : result.fix;
     commands::message_builder notice{commands::message_kind::error};
     notice.text("⚠️ I could not deliver a message about ").strong(release->version).text(" to ");
@@ -265,6 +283,7 @@ void outbox_pump::record_refused(const storage::outbox_message& message,
     storage::outbox{db_}.enqueue(report);
   }
   tx.commit();
+  if (queued_elsewhere_) queued_elsewhere_();
 }
 
 }  // namespace releasebot::bot

@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -30,6 +31,9 @@ public:
   boost::asio::awaitable<void> deliver_now();
   void poke();
   void stop();
+  // Called when delivering queued a message for another platform (a pipeline's notice in a
+  // release thread), so that its pump looks now.
+  void on_queued(std::function<void()> callback) { queued_elsewhere_ = std::move(callback); }
   const std::string& platform() const { return platform_; }
 
   // How long to wait before attempt `attempts + 1` of a message that failed `attempts` times.
@@ -61,6 +65,7 @@ private:
   boost::asio::steady_timer wake_;
   std::map<std::string, clock::time_point> held_until_;  // conversation → not before
   std::map<std::string, bucket> buckets_;                // conversation → pacing tokens
+  std::function<void()> queued_elsewhere_;
   bool stopping_ = false;
   bool poked_ = false;
   bool in_round_ = false;

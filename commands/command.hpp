@@ -43,9 +43,12 @@ struct cutoff_command { std::string version; std::string when; };
 struct deploy_command {
   std::string version;
   std::string environment;
-  std::string action;  // start | step | done | failed | rollback
+  std::string action;  // run | start | step | done | failed | rollback
   std::optional<int> downtime_minutes;
   std::string text;
+  // A forge reports one deployment several times (requested, then in progress): a start of a
+  // deployment already running, or an end already recorded, is then answered, not refused.
+  bool repeat_is_harmless = false;
 };
 struct incident_command { std::string version; std::string severity; std::string description; };
 struct review_command {

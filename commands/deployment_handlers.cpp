@@ -74,7 +74,52 @@ outcome handle(handler_context& ctx, const deploy_command& cmd) {
   message_builder reply;
   bool broadcast = true;
 
-  if (cmd.action == "start") {
+  if (cmd.repeat_is_harmless && current != nullptr) {
+    // The forge told us again: answered with what is recorded, nothing new announced.
+    const bool repeated = (cmd.action == "start" && (current->outcome == "running" || current->outcome == "succeeded")) ||
+                          (cmd.action == "done" && current->outcome == "succeeded") ||
+                          (cmd.action == "failed" && current->outcome == "failed");
+    if (repeated) {
+      message_builder known;
+      known.text("Already recorded: ").strong(release.version).text(" on " + cmd.environment + " is " +
+                                                                    (current->outcome == "running" ? "deploying"
+                                                                                                   : current->outcome) + ".");
+      return query_reply(known.build());
+    }
+  }
+  if (cmd.action == "run") {
+    const auto pipeline = ctx.settings.pipelines.find(cmd.environment);
+    if (pipeline == ctx.settings.pipelines.end()) {
+      ctx.refuse(cmd.environment + " has no pipeline I can start — add [pipelines." + cmd.environment +
+                 "] to the bot's configuration (see the README), or report the deployment with `deploy " +
+                 release.version + " " + cmd.environment + " start`");
+    }
+    if (ctx.settings.sources.contains(ctx.from.user)) ctx.refuse("a pipeline cannot start another pipeline");
+    require_may_start(ctx, release, type, snapshot, cmd.environment);
+    if (ctx.outbox.has_unsent(pipeline_platform, release.id, cmd.environment)) {
+      ctx.refuse("I am already asking " + pipeline->second + " to deploy " + release.version + " to " +
+                 cmd.environment + " — its progress will appear in the thread");
+    }
+    auto request = addressed(release, message{}, ctx.from.now);
+    request.platform = std::string{pipeline_platform};
+    request.destination = "channel";  // the environment's pipeline is the conversation: one request at a time
+    request.channel = cmd.environment;
+    request.recipient = ctx.from.user;
+    request.payload = nlohmann::json{{"version", release.version},
+                                     {"environment", cmd.environment},
+                                     {"asked_by", ctx.from.user},
+                                     {"title", release.title}}
+                          .dump();
+    ctx.outbox.enqueue(request);
+    ctx.audit(&release, "deploy_run", {{"environment", cmd.environment}, {"pipeline", pipeline->second}});
+    announcement.text("▶️ ");
+    announcement.mention(ctx.from.user);
+    announcement.text(" asked " + pipeline->second + " to deploy ").strong(release.version).text(" to ");
+    announcement.strong(cmd.environment).text(" — its progress will appear here.");
+    broadcast = false;
+    reply.text("Asking " + pipeline->second + " to deploy ").strong(release.version).text(" to " + cmd.environment);
+    reply.text("; its progress will appear in the thread.");
+  } else if (cmd.action == "start") {
     require_may_start(ctx, release, type, snapshot, cmd.environment);
     if (cmd.environment == ctx.rules.production_environment) jump_to_deployment_stage(ctx, release, type);
     storage::deployment_record deployment;

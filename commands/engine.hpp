@@ -40,7 +40,14 @@ struct engine_settings {
   std::string default_time_zone = "UTC";
   std::map<std::string, std::string> release_channels;  // platform → configured release channel
   std::map<std::string, trusted_source, std::less<>> sources;  // "webhook:<name>" → what it may do
+  // Environments whose deployment `deploy <version> <env> run` starts: environment → the
+  // pipeline's name ("GitHub Actions"). Its requests go out through the outbox's "pipeline" platform.
+  std::map<std::string, std::string, std::less<>> pipelines;
 };
+
+// The outbox row of a pipeline start: platform "pipeline", destination "channel", channel the
+// environment, recipient whoever asked; the payload is pipeline_run_payload.
+inline constexpr std::string_view pipeline_platform = "pipeline";
 
 // What the asker is told; effects on other people go through the outbox.
 struct outcome {

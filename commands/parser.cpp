@@ -278,17 +278,22 @@ std::vector<command_spec> build_specs() {
          return cmd;
        }, {"cutoff"});
   add("deploy", {"deployment"},
-       "deploy <version> <env> start [downtime <min>] | step <text…> | done [downtime <min>] | failed <reason…> | "
-       "rollback <reason…>",
-       "announces deployment progress to an environment, in path order; pipelines and release scripts report "
-       "the same through the bot's webhooks (POST /hooks/<source>, see the README)",
-       {"deploy 4.2.0 uat start downtime 5", "deploy 4.2.0 uat step migrations applied", "deploy 4.2.0 uat done"},
+       "deploy <version> <env> run | start [downtime <min>] | step <text…> | done [downtime <min>] | "
+       "failed <reason…> | rollback <reason…>",
+       "announces deployment progress to an environment, in path order; `run` starts the environment's configured "
+       "pipeline (GitHub Actions, GitLab CI, a release script), whose progress then arrives by itself; pipelines "
+       "report the same through the bot's webhooks (POST /hooks/<source>, see the README)",
+       {"deploy 4.2.0 uat run", "deploy 4.2.0 uat start downtime 5", "deploy 4.2.0 uat step migrations applied",
+        "deploy 4.2.0 uat done"},
        [](args& rest) -> command {
          deploy_command cmd;
          cmd.version = take(rest, "version");
          cmd.environment = take_lower(rest, "environment");
-         cmd.action = one_of(take_lower(rest, "action"), {"start", "step", "done", "failed", "rollback"}, "action");
-         if (cmd.action == "start" || cmd.action == "done") {
+         cmd.action =
+             one_of(take_lower(rest, "action"), {"run", "start", "step", "done", "failed", "rollback"}, "action");
+         if (cmd.action == "run") {
+           expect_end(rest);
+         } else if (cmd.action == "start" || cmd.action == "done") {
            cmd.downtime_minutes = take_downtime(rest);
            expect_end(rest);
          } else {

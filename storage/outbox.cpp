@@ -127,6 +127,16 @@ std::int64_t outbox::pending_count(std::string_view platform) {
   return query.column_int(0);
 }
 
+bool outbox::has_unsent(std::string_view platform, row_id release_id, std::string_view channel) {
+  auto query = db_.prepare(
+      "SELECT 1 FROM outbox WHERE platform = ? AND release_id = ? AND channel = ? AND sent_at IS NULL "
+      "AND failed_reason IS NULL LIMIT 1");
+  query.bind(1, platform);
+  query.bind(2, release_id);
+  query.bind(3, channel);
+  return query.step();
+}
+
 }  // namespace releasebot::storage
 
 namespace releasebot::storage {

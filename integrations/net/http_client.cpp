@@ -108,8 +108,10 @@ asio::awaitable<http_result> http_client::request(http::verb method, std::string
   http::response<http::string_body> response;
   for (int round = 0;; ++round) {
     std::unique_ptr<connection> conn;
+    result.maybe_delivered = false;  // a kept-alive connection the server had closed took nothing
     try {
       conn = co_await take_connection(*where);
+      result.maybe_delivered = true;
       if (auto* secure = std::get_if<tls_stream>(&conn->stream)) {
         response = co_await exchange(*secure, conn->buffer, request);
       } else {
@@ -125,6 +127,7 @@ asio::awaitable<http_result> http_client::request(http::verb method, std::string
     break;
   }
   result.reached = true;
+  result.maybe_delivered = true;
   result.status = static_cast<int>(response.result_int());
   for (const auto& field : response) {
     std::string name{field.name_string()};

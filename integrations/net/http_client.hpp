@@ -22,6 +22,8 @@ struct http_result {
   std::string body;
   std::map<std::string, std::string> headers;  // names in lower case
   std::string error;      // why it was not reached
+  // Not reached, but the request had started going out: the server may have acted on it.
+  bool maybe_delivered = false;
 };
 
 class http_client {

@@ -1,8 +1,8 @@
 #include "integrations/webhooks/standard_webhooks.hpp"
 
-#include <openssl/crypto.h>
+#include "integrations/webhooks/signatures.hpp"
+
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <charconv>
 #include <vector>
@@ -35,14 +35,6 @@ std::optional<std::string> base64_decode(std::string_view text) {
   for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) ++padding;
   out.resize(static_cast<std::size_t>(written) - padding);
   return out;
-}
-
-std::string hmac_sha256(std::string_view key, std::string_view content) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(content.data()),
-       content.size(), digest, &length);
-  return std::string{reinterpret_cast<const char*>(digest), length};
 }
 
 }  // namespace
@@ -79,7 +71,7 @@ std::string verify(std::string_view key, std::string_view id, std::string_view t
     auto stop = signatures.find(' ', start);
     if (stop == std::string_view::npos) stop = signatures.size();
     const auto candidate = signatures.substr(start, stop - start);
-    if (candidate.size() == expected.size() && CRYPTO_memcmp(candidate.data(), expected.data(), expected.size()) == 0) {
+    if (constant_time_equal(candidate, expected)) {
       return {};
     }
     start = stop + 1;

@@ -1,6 +1,7 @@
 #include "integrations/webhooks/webhook_app.hpp"
 
 #include "integrations/net/json_reader.hpp"
+#include "integrations/webhooks/signatures.hpp"
 #include "integrations/webhooks/standard_webhooks.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -50,25 +51,80 @@ asio::awaitable<std::string> webhook_app::run() {
   co_return std::string{};
 }
 
+namespace {
+
+// Who sent it and which delivery it is, or why it is refused (401; 400 when the id is missing).
+struct verified {
+  std::string problem;
+  int status = 401;
+  std::string delivery_id;
+};
+
+verified verify_request(const source_settings& source, net::server_request& request) {
+  verified out;
+  switch (source.kind) {
+    case source_kind::generic:
+      out.problem = verify(source.key, request.headers["webhook-id"], request.headers["webhook-timestamp"],
+                           request.headers["webhook-signature"], request.body,
+                           std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+      out.delivery_id = request.headers["webhook-id"];
+      return out;
+    case source_kind::github:
+      out.problem = verify_github(source.key, request.headers["x-hub-signature-256"], request.body);
+      out.delivery_id = request.headers["x-github-delivery"];
+      if (out.problem.empty() && out.delivery_id.empty()) out = {"X-GitHub-Delivery is missing", 400, {}};
+      return out;
+    case source_kind::gitlab:
+      out.problem = verify_gitlab(source.key, request.headers["x-gitlab-token"]);
+      // Kept across GitLab's retries (17.4 on); the event's UUID before that.
+      out.delivery_id = request.headers["idempotency-key"];
+      if (out.delivery_id.empty()) out.delivery_id = request.headers["x-gitlab-event-uuid"];
+      if (out.problem.empty() && out.delivery_id.empty()) {
+        out = {"Idempotency-Key and X-Gitlab-Event-UUID are missing", 400, {}};
+      }
+      return out;
+  }
+  return out;
+}
+
+forge_report report_of(const source_settings& source, net::server_request& request) {
+  switch (source.kind) {
+    case source_kind::github:
+      return command_of_github_event(request.headers["x-github-event"], request.body, source);
+    case source_kind::gitlab:
+      return command_of_gitlab_event(request.headers["x-gitlab-event"], request.body, source);
+    case source_kind::generic:
+      break;
+  }
+  auto generic = command_of_pipeline_event(request.body, source);
+  if (auto* problem = std::get_if<pipeline_problem>(&generic)) return std::move(*problem);
+  return std::get<commands::deploy_command>(std::move(generic));
+}
+
+}  // namespace
+
 asio::awaitable<net::server_response> webhook_app::on_request(const source_settings& source,
                                                               net::server_request request) {
-  const auto& id = request.headers["webhook-id"];
-  const auto problem = verify(source.key, id, request.headers["webhook-timestamp"], request.headers["webhook-signature"],
-                              request.body, std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
-  if (!problem.empty()) {
-    spdlog::warn("webhooks: {} refused: {}", source.name, problem);
-    co_return net::json_response(401, {{"error", problem}});
+  const auto checked = verify_request(source, request);
+  if (!checked.problem.empty()) {
+    spdlog::warn("webhooks: {} refused: {}", source.name, checked.problem);
+    co_return net::json_response(checked.status, {{"error", checked.problem}});
   }
-  auto command = command_of_pipeline_event(request.body, source);
-  if (const auto* bad = std::get_if<pipeline_problem>(&command)) {
+  const auto& id = checked.delivery_id;
+  auto report = report_of(source, request);
+  if (const auto* bad = std::get_if<pipeline_problem>(&report)) {
     spdlog::warn("webhooks: {} sent a body I cannot use: {}", source.name, bad->problem);
-    co_return net::json_response(400, {{"error", bad->problem}});
+    co_return net::json_response(bad->status, {{"error", bad->problem}});
+  }
+  if (const auto* ignored = std::get_if<ignored_event>(&report)) {
+    spdlog::debug("webhooks: {} ({}) ignored: {}", source.name, id, ignored->reason);
+    co_return net::json_response(200, {{"ok", true}, {"ignored", ignored->reason}});
   }
   bot::inbound event;
   event.platform = "webhook";
-  event.event_id = source.name + ":" + id;  // replay of a webhook-id is a redelivery: applied once
+  event.event_id = source.name + ":" + id;  // a repeated delivery id is a redelivery: applied once
   event.user = "webhook:" + source.name;
-  event.command = std::get<commands::deploy_command>(std::move(command));
+  event.command = std::get<commands::deploy_command>(std::move(report));
   const auto result = co_await context_.dispatch(event);
   if (result.changed && crash_after_commit()) std::_Exit(137);
   if (result.changed && context_.after_change) context_.after_change();

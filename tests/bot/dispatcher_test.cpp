@@ -24,7 +24,7 @@ const std::chrono::sys_seconds fixed_now =
 struct bot_fixture {
   storage::database db = storage::database::open_in_memory();
   commands::policy rules = commands::load_policy(RELEASEBOT_SOURCE_DIR "/deploy/policy.toml");
-  commands::engine engine{db, rules, commands::engine_settings{{"alice"}, "UTC", {}, {}}};
+  commands::engine engine{db, rules, commands::engine_settings{{"alice"}, "UTC", {}, {}, {}}};
   bot::dispatcher dispatcher{db, engine, [] { return fixed_now; }};
   int next_event = 0;
 
@@ -337,7 +337,7 @@ TEST_CASE("help says who may from the loaded policy, and the rule is the one app
   storage::migrate(db);
   const auto rules = shipped_policy_with("[permissions.deploy]\nroles = [\"infra\", \"dev-lead\", \"release-coordinator\"]",
                                          "[permissions.deploy]\nroles = [\"qa\"]\nrelease_coordinator = false");
-  commands::engine engine{db, rules, commands::engine_settings{{"alice"}, "UTC", {}, {}}};
+  commands::engine engine{db, rules, commands::engine_settings{{"alice"}, "UTC", {}, {}, {}}};
   bot::dispatcher dispatcher{db, engine, [] { return fixed_now; }};
   int next = 0;
   const auto say = [&](const std::string& user, const std::string& text) {
@@ -368,7 +368,7 @@ TEST_CASE("a family restricted in the policy is refused to others, even a read",
   storage::database db = storage::database::open_in_memory();
   storage::migrate(db);
   const auto rules = shipped_policy_with("status = \"anyone\"", "status = [\"qa\"]");
-  commands::engine engine{db, rules, commands::engine_settings{{"alice"}, "UTC", {}, {}}};
+  commands::engine engine{db, rules, commands::engine_settings{{"alice"}, "UTC", {}, {}, {}}};
   bot::dispatcher dispatcher{db, engine, [] { return fixed_now; }};
   const auto refused = dispatcher.dispatch(bot_fixture::event("bob", "status", "Ev1"));
   CHECK(refused.refused);

@@ -809,7 +809,7 @@ TEST_CASE("outbox_pump counts deliveries in releasebot_deliveries_total", "[outb
 TEST_CASE("outbox_pump delivers what a command queued, through the dispatcher", "[outbox][pump]") {
   pump_fixture fx;
   const auto rules = commands::load_policy(RELEASEBOT_SOURCE_DIR "/deploy/policy.toml");
-  commands::engine engine{fx.db, rules, commands::engine_settings{{"alice"}, "UTC", {}, {}}};
+  commands::engine engine{fx.db, rules, commands::engine_settings{{"alice"}, "UTC", {}, {}, {}}};
   const auto fixed_now = std::chrono::sys_seconds{std::chrono::sys_days{std::chrono::year{2026} / 3 / 2}} + 10h;
   bot::dispatcher dispatcher{fx.db, engine, [fixed_now] { return fixed_now; }};
   int events = 0;

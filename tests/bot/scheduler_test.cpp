@@ -32,7 +32,7 @@ struct fixture {
   releasebot::storage::database db = releasebot::storage::database::open_in_memory();
   releasebot::commands::policy rules =
       releasebot::commands::load_policy(std::string{RELEASEBOT_SOURCE_DIR} + "/deploy/policy.toml");
-  releasebot::commands::engine engine{db, rules, {{"alice"}, "UTC", {{"console", "#releases"}}, {}}};
+  releasebot::commands::engine engine{db, rules, {{"alice"}, "UTC", {{"console", "#releases"}}, {}, {}}};
   std::chrono::sys_seconds now = utc(2026, 11, 2, 0, 0);  // a Monday
   releasebot::bot::dispatcher dispatch{db, engine, [this] { return now; }};
   releasebot::bot::scheduler timers{db, engine, [this] { return now; }};

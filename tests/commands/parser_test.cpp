@@ -300,6 +300,11 @@ TEST_CASE("deploy actions", "[parser]") {
   CHECK(cmd.action == "rollback");
   CHECK(cmd.text == "data loss risk");
 
+  cmd = parsed_as<deploy_command>("deploy 4.2.0 UAT run");
+  CHECK(cmd.environment == "uat");
+  CHECK(cmd.action == "run");
+  CHECK(refused("deploy 4.2.0 uat run now").problem == "unexpected 'now'");
+
   CHECK(refused("deploy 4.2.0 uat step").problem == "missing step text");
   CHECK(refused("deploy 4.2.0 uat failed").problem == "missing reason");
   CHECK(refused("deploy 4.2.0 uat rollback").problem == "missing reason");
@@ -307,7 +312,7 @@ TEST_CASE("deploy actions", "[parser]") {
   CHECK(refused("deploy 4.2.0 uat start downtime -5").problem == "downtime must be a whole number, not '-5'");
   CHECK(refused("deploy 4.2.0 uat start now").problem == "unexpected 'now'");
   const auto error = refused("deploy 4.2.0 uat launch");
-  CHECK(error.problem == "action must be start|step|done|failed|rollback, not 'launch'");
+  CHECK(error.problem == "action must be run|start|step|done|failed|rollback, not 'launch'");
   CHECK(error.usage == usage_of("deploy"));
 }
 
