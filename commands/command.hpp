@@ -49,6 +49,18 @@ struct deploy_command {
   // A forge reports one deployment several times (requested, then in progress): a start of a
   // deployment already running, or an end already recorded, is then answered, not refused.
   bool repeat_is_harmless = false;
+  // The build the pipeline deployed, when it says (recorded as `build` would).
+  std::string build;
+  std::string commit;
+  std::string url;
+};
+// `build <version> <build-id> [on <env>] [commit <sha>] [<url>]`: the release candidate on an environment.
+struct build_command {
+  std::string version;
+  std::string build;
+  std::string environment;  // empty: the environment of the release's latest deployment
+  std::string commit;
+  std::string url;
 };
 struct incident_command { std::string version; std::string severity; std::string description; };
 struct review_command {
@@ -68,7 +80,7 @@ using command = std::variant<help_command, open_command, list_command, status_co
                              advance_command, check_command, ready_command, scope_command, close_command,
                              cancel_command, signoff_command, decide_command, click_command, cutoff_command,
                              deploy_command, incident_command, review_command, report_command, audit_command,
-                             role_command, roles_command, tests_command>;
+                             role_command, roles_command, tests_command, build_command>;
 
 // The name people know the command by ("open", "deploy"), for logs and audit.
 std::string command_name(const command& value);

@@ -3,6 +3,7 @@
 #include "commands/timers.hpp"
 
 #include <algorithm>
+#include <map>
 
 namespace releasebot::commands {
 
@@ -12,7 +13,8 @@ namespace {
 constexpr std::string_view first_deploying_stage = "regression";
 
 void require_may_start(handler_context& ctx, storage::release_record& release, const release_type_definition& type,
-                       const release_snapshot& snapshot, const std::string& environment) {
+                       const release_snapshot& snapshot, const std::string& environment,
+                       const std::string& new_build = {}) {
   const auto at = std::find(type.path.begin(), type.path.end(), environment);
   if (at != type.path.begin()) {
     const auto& previous = *(at - 1);
@@ -25,7 +27,15 @@ void require_may_start(handler_context& ctx, storage::release_record& release, c
   }
   if (const auto* current = latest_deployment(snapshot, environment)) {
     if (current->outcome == "running") ctx.refuse(release.version + " is already deploying to " + environment);
-    if (current->outcome == "succeeded") ctx.refuse(release.version + " already succeeded on " + environment);
+    // A new build may follow a successful one; the same one again is a mistake.
+    const auto* running = current_build(snapshot, environment);
+    const bool another_build = !new_build.empty() && (running == nullptr || running->build != new_build);
+    if (current->outcome == "succeeded" && !another_build) {
+      ctx.refuse(release.version + " already succeeded on " + environment +
+                 (new_build.empty() ? " — name the new build to deploy it again: build " + release.version +
+                                          " <build-id> on " + environment
+                                    : std::string{" with build "} + new_build));
+    }
   }
   if (ctx.rules.find_stage(first_deploying_stage) != nullptr &&
       !stage_reached(ctx.rules, release, first_deploying_stage)) {
@@ -59,7 +69,86 @@ std::int64_t minutes_between(storage::instant from, storage::instant to) {
   return seconds <= 0 ? 0 : (seconds + 59) / 60;
 }
 
+// A build reached an environment: recorded and announced, unless it is the one already there;
+// the approvals the policy binds to that environment's build, given for another, are voided and
+// their people asked again. Returns whether anything changed.
+bool record_build(handler_context& ctx, const storage::release_record& release, const std::string& environment,
+                  const std::string& build, const std::string& commit, const std::string& url) {
+  const auto& type = ctx.type_of(release);
+  const auto snapshot = load_snapshot(ctx, release);
+  const auto* previous = current_build(snapshot, environment);
+  if (previous != nullptr && previous->build == build) return false;
+  const std::string previous_build = previous != nullptr ? previous->build : std::string{};
+  ctx.releases.add_build(release.id, {environment, build, commit, url, ctx.from.user, ctx.from.now});
+  ctx.audit(&release, "build",
+            {{"environment", environment}, {"build", build}, {"commit", commit}, {"url", url}, {"previous", previous_build}});
+  message_builder announcement{message_kind::announcement};
+  announcement.text("📦 ").strong(release.version).text(" build ").user_text(build).text(" is on ").strong(environment);
+  if (!previous_build.empty()) announcement.text(" (was ").user_text(previous_build).text(")");
+  if (!commit.empty()) announcement.text(" — commit ").user_text(commit.substr(0, 12));
+  if (!url.empty()) announcement.text(" ").user_text(url);
+  announcement.text(" — reported by ");
+  ctx.name_actor(announcement, ctx.from.user);
+
+  // The latest decision of each bound role decides; an approval for another build no longer counts.
+  std::map<std::string, const storage::signoff_decision_record*> latest;
+  for (const auto& decision : snapshot.decisions) latest[decision.role] = &decision;
+  std::vector<std::pair<std::string, std::string>> ask_again;  // role, person
+  for (const auto& [role, decision] : latest) {
+    if (ctx.rules.bound_environment(type, role) != environment) continue;
+    if (decision->decision != "approved" || decision->voided_by_build || decision->build == build) continue;
+    ctx.releases.void_signoff_decision(decision->id, build);
+    ctx.audit(&release, "signoff_voided",
+              {{"role", role}, {"approved_by", decision->decided_by}, {"approved_build", decision->build},
+               {"build", build}, {"environment", environment}});
+    announcement.line().text("♻️ " + role + " sign-off by ").mention(decision->decided_by);
+    announcement.text(" voided by build ")
+        .user_text(decision->build.empty() ? std::string{"(none)"} : decision->build)
+        .text(" → ")
+        .user_text(build);
+    announcement.text(" — asking ").mention(decision->decided_by).text(" again");
+    ask_again.emplace_back(role, decision->decided_by);
+  }
+  ctx.announce_in_thread(release, announcement.build(), !ask_again.empty());
+  for (const auto& [role, person] : ask_again) {
+    const auto previous_text = latest.at(role)->build.empty() ? std::string{"the build you approved"}
+                                                              : "build " + latest.at(role)->build;
+    request_signoff(ctx, release, role, person,
+                    "Build " + build + " reached " + environment + " after you approved " + previous_text +
+                        ", so your " + role + " sign-off no longer counts.");
+  }
+  return true;
+}
+
 }  // namespace
+
+outcome handle(handler_context& ctx, const build_command& cmd) {
+  auto release = ctx.resolve_active(cmd.version);
+  ctx.require_permission("deploy", &release);
+  const auto& type = ctx.type_of(release);
+  std::string environment = cmd.environment;
+  if (environment.empty()) {
+    const auto snapshot = load_snapshot(ctx, release);
+    if (snapshot.deployments.empty()) {
+      ctx.refuse(release.version + " has no deployment yet — say where the build is: build " + release.version + " " +
+                 cmd.build + " on <environment>");
+    }
+    environment = snapshot.deployments.back().environment;
+  }
+  if (std::find(type.path.begin(), type.path.end(), environment) == type.path.end()) {
+    ctx.refuse(environment + " is not on " + release.version + "'s path (" + join_words(type.path, " → ") + ")");
+  }
+  if (cmd.build.size() > 64 || cmd.commit.size() > 64 || cmd.url.size() > 500) {
+    ctx.refuse("a build id or commit is at most 64 characters, a link 500");
+  }
+  message_builder reply;
+  if (!record_build(ctx, release, environment, cmd.build, cmd.commit, cmd.url)) {
+    reply.text("Build ").user_text(cmd.build).text(" is already the one on " + environment + ".");
+    return query_reply(reply.build());
+  }
+  reply.text("Recorded build ").user_text(cmd.build).text(" of ").strong(release.version).text(" on " + environment + ".");
+  return changed_reply(reply.build());
+}
 
 outcome handle(handler_context& ctx, const deploy_command& cmd) {
   auto release = ctx.resolve_active(cmd.version);
@@ -76,7 +165,10 @@ outcome handle(handler_context& ctx, const deploy_command& cmd) {
 
   if (cmd.repeat_is_harmless && current != nullptr) {
     // The forge told us again: answered with what is recorded, nothing new announced.
-    const bool repeated = (cmd.action == "start" && (current->outcome == "running" || current->outcome == "succeeded")) ||
+    const auto* running = current_build(snapshot, cmd.environment);
+    const bool same_build = cmd.build.empty() || (running != nullptr && running->build == cmd.build);
+    const bool repeated = (cmd.action == "start" && (current->outcome == "running" ||
+                                                     (current->outcome == "succeeded" && same_build))) ||
                           (cmd.action == "done" && current->outcome == "succeeded") ||
                           (cmd.action == "failed" && current->outcome == "failed");
     if (repeated) {
@@ -120,7 +212,7 @@ outcome handle(handler_context& ctx, const deploy_command& cmd) {
     reply.text("Asking " + pipeline->second + " to deploy ").strong(release.version).text(" to " + cmd.environment);
     reply.text("; its progress will appear in the thread.");
   } else if (cmd.action == "start") {
-    require_may_start(ctx, release, type, snapshot, cmd.environment);
+    require_may_start(ctx, release, type, snapshot, cmd.environment, cmd.build);
     if (cmd.environment == ctx.rules.production_environment) jump_to_deployment_stage(ctx, release, type);
     storage::deployment_record deployment;
     deployment.environment = cmd.environment;
@@ -188,6 +280,10 @@ outcome handle(handler_context& ctx, const deploy_command& cmd) {
     }
   }
   ctx.announce_in_thread(release, announcement.build(), broadcast);
+  // A pipeline that names its build records it as `build` would, once the deployment is under way.
+  if (!cmd.build.empty() && cmd.action != "run" && cmd.action != "rollback" && cmd.action != "failed") {
+    record_build(ctx, release, cmd.environment, cmd.build, cmd.commit, cmd.url);
+  }
   return changed_reply(reply.build());
 }
 

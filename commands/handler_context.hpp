@@ -78,6 +78,7 @@ outcome handle(handler_context& ctx, const scope_command& cmd);
 outcome handle(handler_context& ctx, const close_command& cmd);
 outcome handle(handler_context& ctx, const cancel_command& cmd);
 outcome handle(handler_context& ctx, const tests_command& cmd);
+outcome handle(handler_context& ctx, const build_command& cmd);
 outcome handle(handler_context& ctx, const cutoff_command& cmd);
 outcome handle(handler_context& ctx, const signoff_command& cmd);
 outcome handle(handler_context& ctx, const decide_command& cmd);

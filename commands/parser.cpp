@@ -377,6 +377,31 @@ std::vector<command_spec> build_specs() {
          return cmd;
        }, {"tests"});
 
+  add("build", {"candidate"}, "build <version> <build-id> [on <env>] [commit <sha>] [<url>]",
+      "records the build (release candidate) deployed to an environment — by default the one deployed last; "
+      "a newer build voids the sign-offs the policy binds to builds there, and asks those people again",
+      {"build 4.2.0 1240 on uat commit 9fceb02 https://ci.example.com/job/1240", "build 4.2.0 1241"},
+      [](args& rest) -> command {
+        build_command cmd;
+        cmd.version = take(rest, "version");
+        cmd.build = take(rest, "build id");
+        while (!rest.empty()) {
+          const auto word = lower(rest.front());
+          if ((word == "on" || word == "commit") && rest.size() >= 2) {
+            (word == "on" ? cmd.environment : cmd.commit) = word == "on" ? lower(rest[1]) : rest[1];
+            rest.erase(rest.begin(), rest.begin() + 2);
+          } else if (cmd.url.empty() && (word.starts_with("https://") || word.starts_with("http://") ||
+                                         word.starts_with("<http"))) {
+            cmd.url = rest.front();
+            if (cmd.url.starts_with("<") && cmd.url.ends_with(">")) cmd.url = cmd.url.substr(1, cmd.url.size() - 2);
+            rest.erase(rest.begin());
+          } else {
+            expect_end(rest);
+          }
+        }
+        return cmd;
+      }, {"deploy"});
+
   std::set<std::string> names;
   for (const auto& spec : specs) {
     for (const auto& name : [&] {
@@ -535,7 +560,7 @@ std::string command_name(const command& value) {
   static constexpr const char* names[] = {"help",    "open",     "list",    "status",   "schedule", "advance",
                                           "check",   "ready",    "scope",   "close",    "cancel",   "signoff",
                                           "decide",  "click",    "cutoff",  "deploy",   "incident", "review",
-                                          "report",  "audit",    "role",    "roles",    "tests"};
+                                          "report",  "audit",    "role",    "roles",    "tests",    "build"};
   static_assert(std::size(names) == std::variant_size_v<command>);
   return names[value.index()];
 }

@@ -217,7 +217,7 @@ public:
   policy read(const toml::table& root) {
     check_keys(root, "",
                {"roles", "coordinator_role", "environments", "production_environment",
-                "readiness_teams", "cutoff_reminders", "nudges", "stages", "types", "permissions"});
+                "readiness_teams", "cutoff_reminders", "nudges", "bound_to_build", "stages", "types", "permissions"});
     out_.roles = id_list(root, "", "roles", "role", R"(["release-coordinator", "qa"])");
     if (std::ranges::find(out_.roles, "anyone") != out_.roles.end()) {
       fail(root.get("roles")->source(), "roles", "'anyone' cannot be a role: in [permissions] it means no restriction",
@@ -230,6 +230,7 @@ public:
     out_.readiness_teams = id_list(root, "", "readiness_teams", "team", R"(["sales", "uat"])");
     read_reminders(root);
     read_nudges(root);
+    read_bound_to_build(root);
     read_stages(root);
     read_types(root);
     read_permissions(root);
@@ -396,6 +397,24 @@ private:
              "write a number and a unit d, h or m, at most 3650d, e.g. \"24h\", \"90m\", \"2d\" or \"0m\"");
       }
       out_.cutoff_reminders.push_back(*offset);
+    }
+  }
+
+  // [bound_to_build] role = ["uat", "alpha"]: the role approves the build on the first of these
+  // environments that is on the release's path.
+  void read_bound_to_build(const toml::table& root) {
+    const toml::node* node = root.get("bound_to_build");
+    if (node == nullptr) return;
+    const auto& table = expect<toml::table>(*node, "bound_to_build", "a table",
+                                            "write [bound_to_build] with qa = [\"uat\", \"alpha\"]");
+    for (const auto& [key, value] : in_file_order(table)) {
+      const entry role_entry{std::string{key->str()}, child("bound_to_build", key->str()), key->source()};
+      const auto bound_role = role(role_entry);
+      std::vector<std::string> environments;
+      for (const auto& e : texts(table, "bound_to_build", key->str(), R"(["uat", "alpha"])", "name its environments")) {
+        environments.push_back(production(e));
+      }
+      out_.bound_to_build[bound_role] = std::move(environments);
     }
   }
 
@@ -642,6 +661,15 @@ const permission* policy::find_permission(std::string_view command) const {
 bool policy::has_role(std::string_view id) const { return contains(roles, id); }
 
 bool policy::has_environment(std::string_view id) const { return contains(environments, id); }
+
+std::optional<std::string> policy::bound_environment(const release_type_definition& type, std::string_view role) const {
+  const auto found = bound_to_build.find(std::string{role});
+  if (found == bound_to_build.end()) return std::nullopt;
+  for (const auto& environment : found->second) {
+    if (contains(type.path, environment)) return environment;
+  }
+  return std::nullopt;
+}
 
 bool policy::has_team(std::string_view id) const { return contains(readiness_teams, id); }
 

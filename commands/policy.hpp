@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -84,12 +85,17 @@ struct policy {
   std::vector<permission> permissions;
   std::vector<std::chrono::minutes> cutoff_reminders;  // offsets before the cut-off (0 = at the moment)
   nudge_policy nudges;                                 // optional [nudges] table; defaults above
+  // Sign-off roles that approve a build: role → the environments whose build it approves (the
+  // first on the release's path). A newer build there voids the approval.
+  std::map<std::string, std::vector<std::string>> bound_to_build;
 
   const stage_definition* find_stage(std::string_view id) const;
   const release_type_definition* find_type(std::string_view id) const;
   const permission* find_permission(std::string_view command) const;
   bool has_role(std::string_view id) const;
   bool has_environment(std::string_view id) const;
+  // The environment whose build this role's sign-off approves on this type, if it is bound.
+  std::optional<std::string> bound_environment(const release_type_definition& type, std::string_view role) const;
   bool has_team(std::string_view id) const;
   // Position of a stage in the canonical order, or -1.
   int stage_index(std::string_view id) const;

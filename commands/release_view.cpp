@@ -22,6 +22,7 @@ release_snapshot load_snapshot(handler_context& ctx, const storage::release_reco
   snapshot.readiness = ctx.releases.readiness(release.id);
   snapshot.requests = ctx.releases.signoff_requests(release.id);
   snapshot.decisions = ctx.releases.signoff_decisions(release.id);
+  snapshot.builds = ctx.releases.builds(release.id);
   snapshot.deployments = ctx.releases.deployments(release.id);
   snapshot.milestones = ctx.releases.milestones(release.id);
   snapshot.tickets = ctx.releases.tickets(release.id);
@@ -60,6 +61,13 @@ std::vector<role_signoff> signoff_roles(const policy& rules, const release_snaps
       role.state = decision.decision;
       role.by = decision.decided_by;
       role.note = decision.note;
+      role.build = decision.build;
+      role.voided.clear();
+      if (decision.voided_by_build) {
+        role.state = "pending";
+        role.voided = "voided by build " + (decision.build.empty() ? std::string{"(none)"} : decision.build) + " → " +
+                      *decision.voided_by_build;
+      }
     }
     for (const auto& request : snapshot.requests) {
       if (request.role == role.role && !request.answered_at) role.asked.push_back(request.assignee);
@@ -67,6 +75,14 @@ std::vector<role_signoff> signoff_roles(const policy& rules, const release_snaps
     role.retroactive = past_signoff && role.state != "approved";
   }
   return roles;
+}
+
+const storage::build_record* current_build(const release_snapshot& snapshot, std::string_view environment) {
+  const storage::build_record* latest = nullptr;
+  for (const auto& build : snapshot.builds) {
+    if (build.environment == environment) latest = &build;
+  }
+  return latest;
 }
 
 const storage::deployment_record* latest_deployment(const release_snapshot& snapshot, std::string_view environment) {
@@ -242,11 +258,13 @@ message status_message(handler_context& ctx, const release_snapshot& snapshot) {
       out.text(" " + role.role + " ");
       if (role.state == "approved") {
         out.text("✓ ").mention(role.by);
+        if (!role.build.empty()) out.text(" (build " + role.build + ")");
       } else if (role.state == "rejected") {
         out.text("✗ rejected by ").mention(role.by);
         if (!role.note.empty()) out.text(" (").user_text(role.note).text(")");
       } else {
         out.text(role.retroactive ? "owed (retroactive)" : "pending");
+        if (!role.voided.empty()) out.text(" (approval by ").mention(role.by).text(" " + role.voided + ")");
         if (!role.asked.empty()) {
           out.text(", asked");
           for (const auto& user : role.asked) out.text(" ").mention(user);
@@ -285,6 +303,17 @@ message status_message(handler_context& ctx, const release_snapshot& snapshot) {
                                         [](const storage::ticket_record& t) { return t.resolved; });
     out.text("Tickets: " + std::to_string(snapshot.tickets.size()) + " (" + std::to_string(resolved) + " resolved)")
         .line();
+  }
+  if (!snapshot.builds.empty()) {
+    out.text("Builds:");
+    for (const auto& environment : rules.environments) {
+      const auto* build = current_build(snapshot, environment);
+      if (build == nullptr) continue;
+      out.text(" " + environment + " ").user_text(build->build);
+      if (!build->commit.empty()) out.text(" (").user_text(build->commit.substr(0, 12)).text(")");
+      out.text(";");
+    }
+    out.line();
   }
   for (const auto& deployment : snapshot.deployments) {
     out.text("Deployment " + deployment.environment + ": " + deployment.outcome + ", started " +

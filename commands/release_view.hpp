@@ -18,6 +18,7 @@ struct release_snapshot {
   std::vector<storage::incident_record> incidents;
   std::vector<storage::stage_passage_record> passages;
   std::optional<storage::review_record> review;
+  std::vector<storage::build_record> builds;  // oldest first
 };
 
 release_snapshot load_snapshot(handler_context& ctx, const storage::release_record& release);
@@ -29,10 +30,20 @@ struct role_signoff {
   std::string note;
   bool retroactive = false;       // still owed after the release went past signoff
   std::vector<std::string> asked;  // unanswered requests
+  std::string build;               // approved: the build it approved, when bound to builds
+  std::string voided;              // pending again: "voided by build 1234 → 1240"
 };
 
 // Every role the type requires, then any other role someone was asked for.
 std::vector<role_signoff> signoff_roles(const policy& rules, const release_snapshot& snapshot);
+
+// The build running on an environment (the latest reported), if any.
+const storage::build_record* current_build(const release_snapshot& snapshot, std::string_view environment);
+
+// Asks one person for a role's sign-off: the card with its buttons by DM, and the nudge.
+// `why` (optional) is said first on the card ("Build 1240 reached uat; …").
+storage::row_id request_signoff(handler_context& ctx, const storage::release_record& release, const std::string& role,
+                                const std::string& user, std::string_view why = {});
 
 // The latest deployment to an environment, if any.
 const storage::deployment_record* latest_deployment(const release_snapshot& snapshot, std::string_view environment);

@@ -24,9 +24,10 @@ void require_signoff_window(handler_context& ctx, const storage::release_record&
 }
 
 message decision_card(const storage::release_record& release, std::string_view role, bool approve,
-                      std::string_view by, std::string_view note) {
+                      std::string_view by, std::string_view note, std::string_view build) {
   message_builder card{message_kind::decision};
   card.text(approve ? "✅ " : "❌ ").strong(release.version).text(" — " + std::string{role} + " sign-off ");
+  if (!build.empty()) card.text("of build ").user_text(build).text(" ");
   card.text(approve ? "approved by " : "rejected by ").mention(by);
   if (!note.empty()) card.text(": ").user_text(note);
   return card.build();
@@ -39,12 +40,20 @@ outcome record_decision(handler_context& ctx, storage::release_record& release, 
   const auto current = std::find_if(before.begin(), before.end(), [&](const role_signoff& r) { return r.role == role; });
   const bool retroactive = current != before.end() && current->retroactive;
   const auto requests = ctx.releases.signoff_requests(release.id);
+  // A role bound to builds approves the build now on its environment.
+  std::string build;
+  if (const auto environment = ctx.rules.bound_environment(ctx.type_of(release), role)) {
+    const auto snapshot = load_snapshot(ctx, release);
+    if (const auto* current = current_build(snapshot, *environment)) build = current->build;
+  }
   ctx.releases.add_signoff_decision(release.id, {0, role, ctx.from.user, approve ? "approved" : "rejected", note,
-                                                 retroactive, ctx.from.now});
+                                                 retroactive, ctx.from.now, build, std::nullopt});
   ctx.releases.answer_signoff_requests(release.id, role, ctx.from.now);
-  ctx.audit(&release, approve ? "approve" : "reject", {{"role", role}, {"note", note}, {"retroactive", retroactive}});
+  auto details = nlohmann::json{{"role", role}, {"note", note}, {"retroactive", retroactive}};
+  if (!build.empty()) details["build"] = build;
+  ctx.audit(&release, approve ? "approve" : "reject", std::move(details));
 
-  const auto card = decision_card(release, role, approve, ctx.from.user, note);
+  const auto card = decision_card(release, role, approve, ctx.from.user, note, build);
   for (const auto& request : requests) {
     if (request.role != role || request.answered_at) continue;
     ctx.send_direct(release, request.assignee, card, ctx.releases.request_card(request.id));
@@ -78,6 +87,39 @@ outcome record_decision(handler_context& ctx, storage::release_record& release, 
 
 }  // namespace
 
+storage::row_id request_signoff(handler_context& ctx, const storage::release_record& release, const std::string& role,
+                                const std::string& user, std::string_view why) {
+  const auto& type = ctx.type_of(release);
+  const auto request_id =
+      ctx.releases.add_signoff_request(release.id, {0, role, user, ctx.from.user, ctx.from.now, std::nullopt});
+  message_builder card{message_kind::signoff_request};
+  if (!why.empty()) {
+    card.text(why).text(" ");
+  } else {
+    card.mention(ctx.from.user).text(" asks you to ");
+  }
+  card.text(why.empty() ? "sign off " : "Please sign off ").strong(release.version).text(" (" + type.id);
+  if (!release.title.empty()) card.text(" — ").user_text(release.title);
+  card.text(") as ").strong(role);
+  if (const auto environment = ctx.rules.bound_environment(type, role)) {
+    const auto snapshot = load_snapshot(ctx, release);
+    if (const auto* build = current_build(snapshot, *environment)) {
+      card.text(" — build ").user_text(build->build).text(" on " + *environment);
+    }
+  }
+  card.text(".").line();
+  card.text("Approve or reject below, or type approve " + release.version + " as " + role + " [note].");
+  const auto value = std::to_string(request_id);
+  card.add_button({std::string{signoff_approve_action}, "Approve", value, button_style::primary, ""});
+  card.add_button({std::string{signoff_reject_action}, "Reject", value, button_style::danger,
+                   "Reject " + release.version + " as " + role + "? The release cannot pass sign-off until a "
+                   "new approval."});
+  const auto card_id = ctx.send_direct(release, user, card.build());
+  ctx.releases.set_request_card(request_id, card_id);
+  arm_signoff_nudge(ctx, release, request_id, user, ctx.from.now + ctx.rules.nudges.after);
+  return request_id;
+}
+
 outcome handle(handler_context& ctx, const signoff_command& cmd) {
   auto release = ctx.resolve_active(cmd.version);
   ctx.require_permission("signoff", &release);
@@ -93,24 +135,7 @@ outcome handle(handler_context& ctx, const signoff_command& cmd) {
       ctx.refuse(refusal.build());
     }
   }
-  const auto& type = ctx.type_of(release);
-  for (const auto& user : cmd.users) {
-    const auto request_id =
-        ctx.releases.add_signoff_request(release.id, {0, cmd.role, user, ctx.from.user, ctx.from.now, std::nullopt});
-    message_builder card{message_kind::signoff_request};
-    card.mention(ctx.from.user).text(" asks you to sign off ").strong(release.version).text(" (" + type.id);
-    if (!release.title.empty()) card.text(" — ").user_text(release.title);
-    card.text(") as ").strong(cmd.role).text(".").line();
-    card.text("Approve or reject below, or type approve " + release.version + " as " + cmd.role + " [note].");
-    const auto value = std::to_string(request_id);
-    card.add_button({std::string{signoff_approve_action}, "Approve", value, button_style::primary, ""});
-    card.add_button({std::string{signoff_reject_action}, "Reject", value, button_style::danger,
-                     "Reject " + release.version + " as " + cmd.role + "? The release cannot pass sign-off until a "
-                     "new approval."});
-    const auto card_id = ctx.send_direct(release, user, card.build());
-    ctx.releases.set_request_card(request_id, card_id);
-    arm_signoff_nudge(ctx, release, request_id, user, ctx.from.now + ctx.rules.nudges.after);
-  }
+  for (const auto& user : cmd.users) request_signoff(ctx, release, cmd.role, user);
   ctx.audit(&release, "signoff_request", {{"role", cmd.role}, {"users", cmd.users}});
   message_builder announcement{message_kind::announcement};
   announcement.text("✍️ ").strong(release.version).text(": " + cmd.role + " sign-off requested from");

@@ -276,6 +276,21 @@ CREATE INDEX platform_users_chat ON platform_users(platform, chat_id);
 ALTER TABLE processed_events ADD COLUMN reply_posted_at TEXT;
 ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0;  -- was held for an unreachable recipient
 )sql"},
+    migration{8, "builds on environments, and sign-offs bound to the build they approved", R"sql(
+CREATE TABLE builds (
+  id          INTEGER PRIMARY KEY,
+  release_id  INTEGER NOT NULL REFERENCES releases(id),
+  environment TEXT NOT NULL,
+  build       TEXT NOT NULL,
+  commit_sha  TEXT NOT NULL DEFAULT '',
+  url         TEXT NOT NULL DEFAULT '',
+  reported_by TEXT NOT NULL,
+  reported_at TEXT NOT NULL
+);
+CREATE INDEX builds_release ON builds(release_id, environment);
+ALTER TABLE signoff_decisions ADD COLUMN build TEXT NOT NULL DEFAULT '';
+ALTER TABLE signoff_decisions ADD COLUMN voided_by_build TEXT;
+)sql"},
 };
 
 int current_version(database& db) {

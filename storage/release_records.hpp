@@ -75,6 +75,18 @@ struct signoff_decision_record {
   std::string note;
   bool retroactive = false;
   instant decided_at{};
+  std::string build;  // the build it approved, when the role is bound to builds
+  std::optional<std::string> voided_by_build;  // a newer build reached the role's environment
+};
+
+// A release candidate reported on an environment; the latest one is what runs there.
+struct build_record {
+  std::string environment;
+  std::string build;
+  std::string commit;
+  std::string url;
+  std::string reported_by;
+  instant reported_at{};
 };
 
 struct stage_passage_record {

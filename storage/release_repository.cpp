@@ -233,22 +233,43 @@ void release_repository::answer_signoff_requests(row_id id, std::string_view rol
 }
 
 void release_repository::add_signoff_decision(row_id id, const signoff_decision_record& decision) {
-  db_.prepare("INSERT INTO signoff_decisions (release_id, role, decided_by, decision, note, retroactive, decided_at) "
-              "VALUES (?,?,?,?,?,?,?)")
+  db_.prepare("INSERT INTO signoff_decisions (release_id, role, decided_by, decision, note, retroactive, decided_at, "
+              "build) VALUES (?,?,?,?,?,?,?,?)")
       .bind_all(id, decision.role, decision.decided_by, decision.decision, decision.note,
-                decision.retroactive ? 1 : 0, to_iso(decision.decided_at))
+                decision.retroactive ? 1 : 0, to_iso(decision.decided_at), decision.build)
       .execute();
 }
 
 std::vector<signoff_decision_record> release_repository::signoff_decisions(row_id id) {
   auto query = db_.prepare(
-      "SELECT id, role, decided_by, decision, note, retroactive, decided_at FROM signoff_decisions "
-      "WHERE release_id = ? ORDER BY id");
+      "SELECT id, role, decided_by, decision, note, retroactive, decided_at, build, voided_by_build "
+      "FROM signoff_decisions WHERE release_id = ? ORDER BY id");
   query.bind(1, id);
   return read_all<signoff_decision_record>(query, [](const statement& row) {
-    return signoff_decision_record{row.column_int(0),  row.column_text(1),       row.column_text(2),
-                                   row.column_text(3), row.column_text(4),       row.column_int(5) != 0,
-                                   from_iso(row.column_text(6))};
+    return signoff_decision_record{row.column_int(0),  row.column_text(1), row.column_text(2),
+                                   row.column_text(3), row.column_text(4), row.column_int(5) != 0,
+                                   from_iso(row.column_text(6)), row.column_text(7), row.column_optional_text(8)};
+  });
+}
+
+void release_repository::void_signoff_decision(row_id decision_id, std::string_view by_build) {
+  db_.prepare("UPDATE signoff_decisions SET voided_by_build = ? WHERE id = ?").bind_all(by_build, decision_id).execute();
+}
+
+void release_repository::add_build(row_id id, const build_record& build) {
+  db_.prepare("INSERT INTO builds (release_id, environment, build, commit_sha, url, reported_by, reported_at) "
+              "VALUES (?,?,?,?,?,?,?)")
+      .bind_all(id, build.environment, build.build, build.commit, build.url, build.reported_by, to_iso(build.reported_at))
+      .execute();
+}
+
+std::vector<build_record> release_repository::builds(row_id id) {
+  auto query = db_.prepare(
+      "SELECT environment, build, commit_sha, url, reported_by, reported_at FROM builds WHERE release_id = ? ORDER BY id");
+  query.bind(1, id);
+  return read_all<build_record>(query, [](const statement& row) {
+    return build_record{row.column_text(0), row.column_text(1), row.column_text(2),
+                        row.column_text(3), row.column_text(4), from_iso(row.column_text(5))};
   });
 }
 

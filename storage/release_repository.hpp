@@ -50,6 +50,9 @@ public:
   void answer_signoff_requests(row_id id, std::string_view role, instant at);
   void add_signoff_decision(row_id id, const signoff_decision_record& decision);
   std::vector<signoff_decision_record> signoff_decisions(row_id id);  // oldest first
+  void void_signoff_decision(row_id decision_id, std::string_view by_build);
+  void add_build(row_id id, const build_record& build);
+  std::vector<build_record> builds(row_id id);  // oldest first
 
   void enter_stage(row_id id, std::string_view stage, instant at);
   void leave_stage(row_id id, std::string_view stage, instant at, const std::optional<std::string>& override_by,

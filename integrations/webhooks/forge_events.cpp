@@ -110,6 +110,7 @@ struct run_facts {
   std::string ref;       // the branch or tag it ran on
   std::string title;     // the run's title
   const json* variables = nullptr;  // GitLab object_attributes (its variables)
+  std::string commit;    // the commit it built: its first 7 characters name the build
 };
 
 std::optional<std::string> find_version(const json& root, const run_facts& run, const source_settings& source) {
@@ -152,8 +153,12 @@ std::string where_environment_is(const source_settings& source) {
 }
 
 commands::deploy_command deploy(std::string version, std::string environment, std::string action,
-                                const source_settings& source, std::string text = {}) {
+                                const source_settings& source, const run_facts& run, std::string text = {}) {
   commands::deploy_command command;
+  if (is_word(run.commit)) {
+    command.commit = run.commit;
+    command.build = run.commit.substr(0, 7);
+  }
   command.version = std::move(version);
   if (const auto mapped = source.environments.find(environment); mapped != source.environments.end()) {
     environment = mapped->second;
@@ -186,7 +191,7 @@ forge_report run_report(const json& root, const run_facts& run, std::string acti
     return pipeline_problem{std::string{kind_of_run} + " '" + run.workflow + "' has " + missing, 422};
   }
   if (action.empty()) return ignored_event{"nothing to record yet"};
-  return deploy(*version, *environment, std::move(action), source, std::move(text));
+  return deploy(*version, *environment, std::move(action), source, run, std::move(text));
 }
 
 // A deployment event names its environment itself.
@@ -198,7 +203,7 @@ forge_report deployment_report(const json& root, const run_facts& run, std::stri
     return pipeline_problem{"the deployment names no environment I can use ('" + environment + "')", 422};
   }
   if (action.empty()) return ignored_event{"nothing to record yet"};
-  return deploy(*version, environment, std::move(action), source, std::move(text));
+  return deploy(*version, environment, std::move(action), source, run, std::move(text));
 }
 
 std::string with_link(std::string text, const std::string& url) {
@@ -209,7 +214,8 @@ std::string with_link(std::string text, const std::string& url) {
 forge_report github_workflow_run(const json& root, const source_settings& source) {
   const auto& run = root.find("workflow_run");
   if (run == root.end() || !run->is_object()) return pipeline_problem{"workflow_run is missing"};
-  run_facts facts{string_at(*run, {"name"}), string_at(*run, {"head_branch"}), string_at(*run, {"display_title"})};
+  run_facts facts{string_at(*run, {"name"}), string_at(*run, {"head_branch"}), string_at(*run, {"display_title"}),
+                  nullptr, string_at(*run, {"head_sha"})};
   const auto action = string_at(root, {"action"});
   const auto conclusion = string_at(*run, {"conclusion"});
   const auto url = string_at(*run, {"html_url"});
@@ -240,7 +246,8 @@ forge_report github_deployment_status(const json& root, const source_settings& s
   if (status == root.end() || !status->is_object() || deployment == root.end() || !deployment->is_object()) {
     return pipeline_problem{"deployment_status and deployment are required"};
   }
-  run_facts facts{{}, string_at(*deployment, {"ref"}), string_at(*deployment, {"description"})};
+  run_facts facts{{}, string_at(*deployment, {"ref"}), string_at(*deployment, {"description"}), nullptr,
+                  string_at(*deployment, {"sha"})};
   const auto state = string_at(*status, {"state"});
   auto url = string_at(*status, {"target_url"});
   if (url.empty()) url = string_at(*status, {"log_url"});
@@ -270,7 +277,7 @@ forge_report gitlab_pipeline(const json& root, const source_settings& source) {
   const auto attributes = root.find("object_attributes");
   if (attributes == root.end() || !attributes->is_object()) return pipeline_problem{"object_attributes is missing"};
   run_facts facts{string_at(*attributes, {"name"}), string_at(*attributes, {"ref"}), string_at(*attributes, {"name"}),
-                  &*attributes};
+                  &*attributes, string_at(*attributes, {"sha"})};
   const auto status = string_at(*attributes, {"status"});
   auto url = string_at(*attributes, {"url"});
   if (url.empty() && !string_at(root, {"project", "web_url"}).empty()) {
@@ -292,7 +299,7 @@ forge_report gitlab_pipeline(const json& root, const source_settings& source) {
 }
 
 forge_report gitlab_deployment(const json& root, const source_settings& source) {
-  run_facts facts{{}, string_at(root, {"ref"}), {}};
+  run_facts facts{{}, string_at(root, {"ref"}), {}, nullptr, string_at(root, {"short_sha"})};
   const auto status = string_at(root, {"status"});
   const auto url = string_at(root, {"deployable_url"});
   std::string command;

@@ -71,6 +71,22 @@ std::variant<commands::deploy_command, pipeline_problem> command_of_pipeline_eve
     }
     command.downtime_minutes = static_cast<int>(minutes->get<long long>());
   }
+  for (const auto& [key, target] : {std::pair{"build", &command.build}, std::pair{"commit", &command.commit},
+                                    std::pair{"url", &command.url}}) {
+    const auto found = root.find(key);
+    if (found == root.end() || found->is_null()) continue;
+    if (found->is_number_integer()) {
+      *target = found->dump();
+    } else if (found->is_string()) {
+      *target = found->get<std::string>();
+    } else {
+      return pipeline_problem{std::string{key} + " must be a string"};
+    }
+    if (target->size() > (target == &command.url ? 500u : 64u) || target->find_first_of(" \n\r\t") != std::string::npos) {
+      return pipeline_problem{std::string{key} + " must be one word of at most " +
+                              (target == &command.url ? "500" : "64") + " characters"};
+    }
+  }
   auto words = one_line(text);
   const bool blank = words.find_first_not_of(' ') == std::string::npos;
   if (event == "started" || event == "succeeded") {

@@ -571,3 +571,17 @@ TEST_CASE("command_name names each alternative", "[parser]") {
   CHECK(command_name(command{decide_command{}}) == "decide");
   CHECK(command_name(command{tests_command{}}) == "tests");
 }
+
+TEST_CASE("build: the release candidate on an environment", "[parser]") {
+  auto cmd = parsed_as<build_command>("build 4.2.0 1240 on UAT commit 9fceb02 <https://ci.example.com/job/1240>");
+  CHECK(cmd.version == "4.2.0");
+  CHECK(cmd.build == "1240");
+  CHECK(cmd.environment == "uat");
+  CHECK(cmd.commit == "9fceb02");
+  CHECK(cmd.url == "https://ci.example.com/job/1240");
+  cmd = parsed_as<build_command>("build 4.2.0 1241");
+  CHECK(cmd.environment.empty());
+  CHECK(cmd.url.empty());
+  CHECK(refused("build 4.2.0").problem == "missing build id");
+  CHECK(refused("build 4.2.0 1241 tomorrow").problem == "unexpected 'tomorrow'");
+}

@@ -534,3 +534,15 @@ TEST_CASE("load_policy names a file it cannot read", "[policy][errors]") {
   }
   CHECK_THROWS_WITH(load_policy(std::filesystem::temp_directory_path()), Catch::Contains("is a directory"));
 }
+
+TEST_CASE("sign-offs bound to builds: each role's environment is the first on the type's path", "[policy]") {
+  const std::string text = std::string{minimal} + "\n[bound_to_build]\nqa = [\"uat\", \"alpha\"]\n";
+  // uat is not an environment of this policy.
+  check_error(text, "qa = [", {"bound_to_build.qa[0]", "'uat' is not one of the environments"});
+  const auto p = parse_policy(std::string{minimal} + "\n[bound_to_build]\nqa = [\"beta\", \"alpha\"]\n", "x.toml");
+  const auto& minor = *p.find_type("minor");
+  CHECK(p.bound_environment(minor, "qa") == "beta");
+  CHECK_FALSE(p.bound_environment(minor, "dev-lead"));
+  check_error(std::string{minimal} + "\n[bound_to_build]\ntesters = [\"beta\"]\n", "testers",
+              {"'testers' is not declared in roles"});
+}

@@ -136,7 +136,9 @@ TEST_CASE("deploy run starts the GitHub workflow, and its runs carry the deploym
   CHECK(count(s.db(), "SELECT count(*) FROM deployments WHERE environment = 'alpha' AND outcome = 'succeeded'") == 1);
   CHECK(text_of(s.db(), "SELECT started_by FROM deployments") == "webhook:github");
   CHECK(count(s.db(), "SELECT count(*) FROM audit_log WHERE action = 'deploy_run' AND actor = 'alice'") == 1);
-  CHECK(count(s.db(), "SELECT count(*) FROM audit_log WHERE actor = 'webhook:github'") == 2);
+  // Started, the build it deployed (its commit), done.
+  CHECK(count(s.db(), "SELECT count(*) FROM audit_log WHERE actor = 'webhook:github'") == 3);
+  CHECK(bot->wait_for_output("4.2.0 build 9fceb02 is on alpha — commit 9fceb02d0ae5 — reported by GitHub Actions", 5s));
   CHECK(count(s.db(), "SELECT count(*) FROM deployment_steps") == 0);  // nobody typed anything
 
   // Beta runs on GitLab: a pipeline trigger with the release in its variables.

@@ -160,3 +160,51 @@ TEST_CASE("kill -9 between applying a webhook and answering it: the retried deli
   again->signal(SIGTERM);
   CHECK(again->wait() == 0);
 }
+
+TEST_CASE("a QA sign-off is bound to the build it approved: a newer build voids it and asks again", "[e2e][webhooks]") {
+  script_setup s;
+  auto bot = s.start_bot();
+  open_release(*bot);
+  bot->write("role @quinn add qa\nsignoff 4.2.0 qa @quinn\n");
+  CHECK(bot->wait_for_output("qa sign-off requested from @quinn", 5s));
+
+  // The script deploys build 1234 to alpha (hotfixes are tested there), and QA approves it.
+  auto started = pipeline("started");
+  started["build"] = "1234";
+  started["commit"] = "9fceb02d0ae598e95dc970b74767f19372d61af8";
+  started["url"] = "https://ci.example.com/job/1234";
+  CHECK(s.post(started, "b-1").status == 200);
+  CHECK(bot->wait_for_output("4.2.0 build 1234 is on alpha — commit 9fceb02d0ae5 https://ci.example.com/job/1234", 5s));
+  CHECK(s.post(pipeline("succeeded"), "b-2").status == 200);
+  bot->write("/as quinn\napprove 4.2.0 as qa smoke tests green\n/as alice\n");
+  CHECK(bot->wait_for_output("4.2.0 — qa sign-off of build 1234 approved by @quinn", 5s));
+  CHECK(text_of(s.db(), "SELECT build FROM signoff_decisions") == "1234");
+
+  // The same build reported again changes nothing; a deployment of it again is refused.
+  auto same = pipeline("started");
+  same["build"] = "1234";
+  const auto again = s.post(same, "b-3");
+  CHECK(again.status == 422);
+  CHECK(again.body.find("already succeeded on alpha with build 1234") != std::string::npos);
+
+  // Build 1240 reaches alpha: the approval no longer counts, Quinn is asked again.
+  auto newer = pipeline("started");
+  newer["build"] = "1240";
+  CHECK(s.post(newer, "b-4").status == 200);
+  CHECK(bot->wait_for_output("4.2.0 build 1240 is on alpha (was 1234)", 5s));
+  CHECK(bot->wait_for_output("qa sign-off by @quinn voided by build 1234 → 1240 — asking @quinn again", 5s));
+  CHECK(bot->wait_for_output("Build 1240 reached alpha after you approved build 1234, so your qa sign-off no longer counts.", 5s));
+  CHECK(count(s.db(), "SELECT count(*) FROM signoff_decisions WHERE voided_by_build = '1240'") == 1);
+  CHECK(count(s.db(), "SELECT count(*) FROM audit_log WHERE action = 'signoff_voided'") == 1);
+  CHECK(count(s.db(), "SELECT count(*) FROM signoff_requests WHERE assignee = 'quinn' AND answered_at IS NULL") == 1);
+  bot->write("status 4.2.0\n");
+  CHECK(bot->wait_for_output("qa pending (approval by @quinn voided by build 1234 → 1240), asked @quinn;", 5s));
+  CHECK(bot->wait_for_output("Builds: alpha 1240;", 5s));
+
+  // Quinn approves the new build; the gate sees qa approved again.
+  bot->write("/as quinn\napprove 4.2.0 as qa\n/as alice\nstatus 4.2.0\n");
+  CHECK(bot->wait_for_output("4.2.0 — qa sign-off of build 1240 approved by @quinn", 5s));
+  CHECK(bot->wait_for_output("qa ✓ @quinn (build 1240);", 5s));
+  bot->signal(SIGTERM);
+  CHECK(bot->wait() == 0);
+}

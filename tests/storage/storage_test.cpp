@@ -504,8 +504,8 @@ TEST_CASE("release_repository round trips", "[storage]") {
     releases.answer_signoff_requests(first.id, "qa", t0 + 5h);
     CHECK(releases.signoff_requests(first.id)[0].answered_at == std::optional<instant>{t0 + 1h});
 
-    releases.add_signoff_decision(first.id, {0, "qa", "U8", "rejected", "broken on Safari", false, t0 + 1h});
-    releases.add_signoff_decision(first.id, {0, "qa", "U9", "approved", "", true, t0 + 2h});
+    releases.add_signoff_decision(first.id, {0, "qa", "U8", "rejected", "broken on Safari", false, t0 + 1h, "", std::nullopt});
+    releases.add_signoff_decision(first.id, {0, "qa", "U9", "approved", "", true, t0 + 2h, "", std::nullopt});
     const auto decisions = releases.signoff_decisions(first.id);
     REQUIRE(decisions.size() == 2);
     CHECK(decisions[0].role == "qa");
@@ -517,7 +517,7 @@ TEST_CASE("release_repository round trips", "[storage]") {
     CHECK(decisions[1].retroactive);
     CHECK(decisions[1].decided_at == t0 + 2h);
     CHECK(releases.signoff_decisions(second.id).empty());
-    CHECK_THROWS_AS(releases.add_signoff_decision(first.id, {0, "qa", "U8", "maybe", "", false, t0}), database_error);
+    CHECK_THROWS_AS(releases.add_signoff_decision(first.id, {0, "qa", "U8", "maybe", "", false, t0, "", std::nullopt}), database_error);
   }
 
   SECTION("stage passages") {
