@@ -15,7 +15,8 @@ boost::asio::awaitable<delivery_result> console_channel::send(const delivery_req
   if (pending.destination == "direct") {
     where = "DM @" + pending.recipient + (pending.updates ? ", card updated" : "");
   } else if (pending.destination == "thread" && request.release) {
-    where = pending.channel + " › " + request.release->version + (pending.broadcast ? ", also in channel" : "");
+    where = pending.channel + " › " + request.release->version + (pending.broadcast ? ", also in channel" : "") +
+            (pending.updates ? ", edited" : "");
   } else {
     where = pending.channel;
   }

@@ -159,6 +159,13 @@ asio::awaitable<bool> outbox_pump::deliver(const storage::outbox_message& messag
   }
   {
     storage::transaction tx{db_};
+    // A burst of edits to one message (a deployment's steps) makes one edit: the newest.
+    if (storage::outbox{db_}.has_newer_edit(message)) {
+      storage::outbox{db_}.mark_sent(message.id, now_seconds(), "superseded");
+      tx.commit();
+      count("superseded");
+      co_return true;
+    }
     if (message.release_id) release = storage::release_repository{db_}.find(*message.release_id);
     if (message.updates) earlier_ref = storage::outbox{db_}.platform_ref_of(*message.updates);
   }

@@ -69,6 +69,32 @@ std::int64_t minutes_between(storage::instant from, storage::instant to) {
   return seconds <= 0 ? 0 : (seconds + 59) / 60;
 }
 
+// Each deployment's steps are one thread message, edited in place as steps arrive (the outbox
+// sends only the newest of several waiting edits); `final` edits it once more when the deployment
+// ends, if it has one.
+void show_progress(handler_context& ctx, const storage::release_record& release,
+                   const storage::deployment_record& deployment, std::string_view state, bool final = false) {
+  const auto posted = ctx.releases.progress_message(deployment.id);
+  if (final && !posted) return;
+  const auto steps = ctx.releases.deployment_steps(deployment.id);
+  constexpr std::size_t shown = 12;
+  message_builder progress{message_kind::announcement};
+  progress.text("🔧 ").strong(release.version).text(" → " + deployment.environment + ", " + std::string{state} + ": ");
+  progress.text(std::to_string(steps.size()) + (steps.size() == 1 ? " step" : " steps"));
+  if (steps.size() > shown) progress.line().text("… " + std::to_string(steps.size() - shown) + " earlier");
+  for (std::size_t i = steps.size() > shown ? steps.size() - shown : 0; i < steps.size(); ++i) {
+    progress.line().text("• ").user_text(steps[i].text).text(" (");
+    ctx.name_actor(progress, steps[i].reported_by);
+    progress.text(")");
+  }
+  auto out = addressed(release, progress.build(), ctx.from.now);
+  out.destination = "thread";
+  out.updates = posted;
+  const auto id = ctx.outbox.enqueue(out);
+  ctx.changed = true;
+  if (!posted) ctx.releases.set_progress_message(deployment.id, id);
+}
+
 // A build reached an environment: recorded and announced, unless it is the one already there;
 // the approvals the policy binds to that environment's build, given for another, are voided and
 // their people asked again. Returns whether anything changed.
@@ -247,16 +273,14 @@ outcome handle(handler_context& ctx, const deploy_command& cmd) {
     if (cmd.action == "step") {
       ctx.releases.add_deployment_step(current->id, {cmd.text, ctx.from.user, ctx.from.now});
       ctx.audit(&release, "deploy_step", {{"environment", cmd.environment}, {"text", cmd.text}});
-      announcement.text("🔧 ").strong(release.version).text(" → " + cmd.environment + ": ").user_text(cmd.text);
-      announcement.text(" (");
-      ctx.name_actor(announcement, ctx.from.user);
-      announcement.text(")");
-      broadcast = false;
+      show_progress(ctx, release, *current, "in progress");
       reply.text("Posted the step to ").strong(release.version).text("'s thread.");
+      return changed_reply(reply.build());
     } else if (cmd.action == "done") {
       const auto actual = cmd.downtime_minutes ? std::int64_t{*cmd.downtime_minutes}
                                                : minutes_between(current->started_at, ctx.from.now);
       ctx.releases.finish_deployment(current->id, "succeeded", ctx.from.now, actual, "");
+      show_progress(ctx, release, *current, "succeeded", true);
       ctx.audit(&release, "deploy_done", {{"environment", cmd.environment}, {"actual_downtime", actual}});
       announcement.text("✅ ").strong(release.version).text(" is deployed to ").strong(cmd.environment);
       announcement.text(" — downtime " + std::to_string(actual) + " min");
@@ -269,6 +293,7 @@ outcome handle(handler_context& ctx, const deploy_command& cmd) {
       const auto actual = current->actual_downtime ? *current->actual_downtime
                                                    : minutes_between(current->started_at, ctx.from.now);
       ctx.releases.finish_deployment(current->id, rollback ? "rolled_back" : "failed", ctx.from.now, actual, cmd.text);
+      show_progress(ctx, release, *current, rollback ? "rolled back" : "failed", true);
       ctx.audit(&release, rollback ? "deploy_rollback" : "deploy_failed",
                 {{"environment", cmd.environment}, {"reason", cmd.text}});
       announcement.text(rollback ? "⏪ " : "🔥 ").strong(release.version).text(" on ").strong(cmd.environment);

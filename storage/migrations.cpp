@@ -276,7 +276,7 @@ CREATE INDEX platform_users_chat ON platform_users(platform, chat_id);
 ALTER TABLE processed_events ADD COLUMN reply_posted_at TEXT;
 ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0;  -- was held for an unreachable recipient
 )sql"},
-    migration{8, "builds on environments, and sign-offs bound to the build they approved", R"sql(
+    migration{8, "builds on environments, sign-offs bound to the build they approved, deployment progress messages", R"sql(
 CREATE TABLE builds (
   id          INTEGER PRIMARY KEY,
   release_id  INTEGER NOT NULL REFERENCES releases(id),
@@ -290,6 +290,8 @@ CREATE TABLE builds (
 CREATE INDEX builds_release ON builds(release_id, environment);
 ALTER TABLE signoff_decisions ADD COLUMN build TEXT NOT NULL DEFAULT '';
 ALTER TABLE signoff_decisions ADD COLUMN voided_by_build TEXT;
+ALTER TABLE deployments ADD COLUMN progress_message INTEGER;  -- the outbox row edited as steps arrive
+CREATE INDEX outbox_unsent_edits ON outbox(updates, id) WHERE updates IS NOT NULL AND sent_at IS NULL;
 )sql"},
 };
 

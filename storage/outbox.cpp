@@ -127,6 +127,17 @@ std::int64_t outbox::pending_count(std::string_view platform) {
   return query.column_int(0);
 }
 
+bool outbox::has_newer_edit(const outbox_message& message) {
+  if (!message.updates) return false;
+  auto query = db_.prepare(
+      "SELECT 1 FROM outbox WHERE updates = ? AND id > ? AND platform = ? AND sent_at IS NULL "
+      "AND failed_reason IS NULL LIMIT 1");
+  query.bind(1, *message.updates);
+  query.bind(2, message.id);
+  query.bind(3, message.platform);
+  return query.step();
+}
+
 bool outbox::has_unsent(std::string_view platform, row_id release_id, std::string_view channel) {
   auto query = db_.prepare(
       "SELECT 1 FROM outbox WHERE platform = ? AND release_id = ? AND channel = ? AND sent_at IS NULL "

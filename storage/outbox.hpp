@@ -64,6 +64,8 @@ public:
   // A person became reachable: their held direct messages are pending again. Returns how many.
   int requeue_waiting(std::string_view platform, std::string_view recipient);
   std::int64_t pending_count(std::string_view platform);
+  // Whether a later edit of the same earlier message waits behind this one (this edit can be skipped).
+  bool has_newer_edit(const outbox_message& message);
   // Whether something for this release and channel is still to go out on the platform (a pipeline
   // start that was asked for and not yet made).
   bool has_unsent(std::string_view platform, row_id release_id, std::string_view channel);

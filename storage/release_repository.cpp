@@ -350,6 +350,17 @@ void release_repository::add_deployment_step(row_id deployment_id, const deploym
       .execute();
 }
 
+void release_repository::set_progress_message(row_id deployment_id, row_id outbox_id) {
+  db_.prepare("UPDATE deployments SET progress_message = ? WHERE id = ?").bind_all(outbox_id, deployment_id).execute();
+}
+
+std::optional<row_id> release_repository::progress_message(row_id deployment_id) {
+  auto query = db_.prepare("SELECT progress_message FROM deployments WHERE id = ?");
+  query.bind(1, deployment_id);
+  if (!query.step()) return std::nullopt;
+  return query.column_optional_int(0);
+}
+
 std::vector<deployment_step_record> release_repository::deployment_steps(row_id deployment_id) {
   auto query = db_.prepare(
       "SELECT text, reported_by, reported_at FROM deployment_steps WHERE deployment_id = ? ORDER BY id");

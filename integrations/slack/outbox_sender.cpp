@@ -77,17 +77,16 @@ asio::awaitable<outbox_sender::target> outbox_sender::address(const bot::deliver
                                  {"metadata",
                                   {{"event_type", "releasebot_outbox"}, {"event_payload", {{"outbox_id", message.id}}}}}};
   out.channel = message.channel;
-  if (message.destination == "direct") {
-    const auto [where, ts] = split_ref(request.earlier_ref.value_or(""));
-    if (!ts.empty()) {
-      out.method = "chat.update";
-      out.channel = where;
-      out.arguments["ts"] = ts;
-      out.arguments.erase("metadata");
-      out.arguments.erase("unfurl_links");
-    } else {
-      out.channel = co_await direct_channel(message.recipient, out.open_failure);
-    }
+  // An edit of an earlier post (a sign-off card, a deployment's progress) is chat.update on it.
+  const auto [where, ts] = split_ref(request.earlier_ref.value_or(""));
+  if (!ts.empty()) {
+    out.method = "chat.update";
+    out.channel = where;
+    out.arguments["ts"] = ts;
+    out.arguments.erase("metadata");
+    out.arguments.erase("unfurl_links");
+  } else if (message.destination == "direct") {
+    out.channel = co_await direct_channel(message.recipient, out.open_failure);
   } else if (message.destination == "thread" && request.release && request.release->thread_ref) {
     out.arguments["thread_ts"] = *request.release->thread_ref;
     if (message.broadcast) out.arguments["reply_broadcast"] = true;
@@ -98,8 +97,7 @@ asio::awaitable<outbox_sender::target> outbox_sender::address(const bot::deliver
 
 bool outbox_sender::can_find_earlier(const bot::delivery_request& request) const {
   // chat.update is safe to repeat; a new post is found again by the outbox id in its metadata.
-  return !(request.message.destination == "direct" && request.earlier_ref &&
-           !split_ref(*request.earlier_ref).second.empty());
+  return !(request.earlier_ref && !split_ref(*request.earlier_ref).second.empty());
 }
 
 asio::awaitable<bot::delivery_result> outbox_sender::send(const bot::delivery_request& request) {

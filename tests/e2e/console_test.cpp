@@ -284,7 +284,8 @@ TEST_CASE("a major release from open to close, with every stage, sign-off and de
                             "/as cora\nadvance 5.0.0\n");
   require_contains(regression.out, "Marked [4] qa-regression done on 5.0.0.");
   require_contains(regression.out, "only release-coordinator or the release's coordinator can check 5.0.0; you hold: qa");
-  require_contains(regression.out, "[#releases › 5.0.0] 🔧 5.0.0 → delta: migrations applied (@ivan)");
+  // One progress message per deployment, edited as steps arrive.
+  require_contains(regression.out, "[#releases › 5.0.0] 🔧 5.0.0 → delta, in progress: 1 step\n• migrations applied (@ivan)");
   require_contains(regression.out, "[#releases › 5.0.0, also in channel] ✅ 5.0.0 is deployed to delta — downtime 4 min (estimated 5 min)");
   require_contains(regression.out, "moved from regression to readiness");
 
