@@ -3,6 +3,8 @@
 #include "integrations/net/json_reader.hpp"
 #include "integrations/webhooks/signatures.hpp"
 #include "integrations/webhooks/standard_webhooks.hpp"
+#include "storage/outbox.hpp"
+#include "storage/release_repository.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -103,6 +105,30 @@ forge_report report_of(const source_settings& source, net::server_request& reque
 
 }  // namespace
 
+void webhook_app::tell_thread(const source_settings& source, const commands::deploy_command& command,
+                              const commands::message& refusal) {
+  // A pipeline's report the bot could not record: the release's people should know, not only the
+  // pipeline's delivery log. Nothing about the release changes.
+  try {
+    storage::transaction tx{context_.db};
+    const auto release = storage::release_repository{context_.db}.find_by_version(command.version);
+    if (!release || release->state != "active") return;
+    commands::message_builder notice{commands::message_kind::error};
+    notice.text("⚠️ " + source.display_name + " reported ");
+    notice.code(command.action + " " + command.environment).text(" for ").strong(release->version);
+    notice.text(", which I could not record: ").user_text(refusal.plain_text());
+    auto out = commands::addressed(*release, notice.build(),
+                                   std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+    out.destination = "thread";
+    storage::outbox{context_.db}.enqueue(out);
+    tx.commit();
+  } catch (const std::exception& error) {
+    spdlog::warn("webhooks: could not tell {}'s thread about a refused report: {}", command.version, error.what());
+    return;
+  }
+  if (context_.after_change) context_.after_change();
+}
+
 asio::awaitable<net::server_response> webhook_app::on_request(const source_settings& source,
                                                               net::server_request request) {
   const auto checked = verify_request(source, request);
@@ -134,6 +160,7 @@ asio::awaitable<net::server_response> webhook_app::on_request(const source_setti
   if (result.failed) co_return net::json_response(503, {{"error", said}});
   if (result.refused) {
     spdlog::info("webhooks: {} ({}) refused: {}", source.name, id, said);
+    tell_thread(source, std::get<commands::deploy_command>(*event.command), result.reply);
     co_return net::json_response(422, {{"error", said}});
   }
   co_return net::json_response(200, {{"ok", true}, {"duplicate", result.duplicate}, {"reply", said}});

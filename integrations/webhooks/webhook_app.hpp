@@ -27,6 +27,8 @@ public:
 
 private:
   boost::asio::awaitable<net::server_response> on_request(const source_settings& source, net::server_request request);
+  void tell_thread(const source_settings& source, const commands::deploy_command& command,
+                   const commands::message& refusal);
 
   bot::module_context& context_;
   std::vector<source_settings> sources_;

@@ -106,6 +106,10 @@ TEST_CASE("a release script reports a deployment; every bad request is refused a
   auto early = s.post(pipeline("step", "migrations applied"), "msg_6");
   CHECK(early.status == 422);
   CHECK(early.body.find("has no deployment to alpha in progress") != std::string::npos);
+  // The release matched: its thread hears about the report it could not record.
+  CHECK(bot->wait_for_output("the release script reported step alpha for 4.2.0, which I could not record: 4.2.0 has "
+                             "no deployment to alpha in progress",
+                             5s));
   CHECK(count(s.db(), "SELECT count(*) FROM deployments") == 0);
   CHECK(count(s.db(), "SELECT count(*) FROM audit_log WHERE platform = 'webhook'") == 0);
 
