@@ -3,6 +3,7 @@
 // on a fresh database; every loop has a count and a time limit. See bench/README.md.
 #include "bench/bot_process.hpp"
 #include "bench/stats.hpp"
+#include "integrations/webhooks/standard_webhooks.hpp"
 #include "tests/e2e/database_probe.hpp"
 #include "tests/e2e/process.hpp"
 #include "tests/fakes/fake_slack.hpp"
@@ -69,13 +70,21 @@ void progress(const std::string& text) { std::cerr << "[bench] " << text << std:
 // ---------------------------------------------------------------------------------------------
 // One fake Slack, one fresh database, one bot.
 
+// The generic pipeline source the webhook scenario posts to (Standard Webhooks, whsec_ secret).
+constexpr const char* bench_hook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
 class session {
 public:
-  session(const options& opts, const std::string& name) : name_{name} {
+  // `http_port` 0: the HTTP server on any port; else there, with a pipeline source at /hooks/ci.
+  session(const options& opts, const std::string& name, unsigned short http_port = 0) : name_{name} {
     std::ofstream{config()} << "[bot]\npolicy = \"" << RELEASEBOT_SOURCE_DIR << "/deploy/policy.toml\"\n"
                             << "[access]\nadmins = [\"UALICE\"]\n"
                             << "[slack]\nrelease_channel = \"CREL\"\n"
-                            << "[http]\nlisten = \"127.0.0.1:0\"\n";
+                            << "[http]\nlisten = \"127.0.0.1:" << http_port << "\"\n"
+                            << (http_port == 0 ? ""
+                                               : "[webhooks.ci]\nsecret_env = \"RELEASEBOT_BENCH_HOOK_SECRET\"\n"
+                                                 "name = \"CI\"\n");
+    ::setenv("RELEASEBOT_BENCH_HOOK_SECRET", bench_hook_secret, 1);
     ::setenv("SLACK_APP_TOKEN", slack.app_token().c_str(), 1);
     ::setenv("SLACK_BOT_TOKEN", slack.bot_token().c_str(), 1);
     ::setenv("SLACK_API_URL", slack.api_url().c_str(), 1);
@@ -500,6 +509,89 @@ void scenario_announce(const options& opts, results& r) {
   r.note_session("announcement", s);
 }
 
+// Pipelines posting signed deployment steps to /hooks/ci: acks per second from 4 concurrent
+// senders (each request on its own connection, as CI scripts send them), and receipt → the
+// progress message's edit reaching Slack, paced past the channel's one message a second.
+void scenario_webhooks(const options& opts, results& r) {
+  progress("webhooks: signed pipeline steps");
+  const auto port = releasebot::testing::free_port();
+  session s{opts, "webhooks", port};
+  s.slash("UALICE", "open 9.0.0 hotfix Bench pipeline");
+  s.slash("UALICE", "advance 9.0.0 force bench");
+  const auto key = *releasebot::integrations::webhooks::secret_key(bench_hook_secret);
+  std::atomic<int> next_id{0};
+  const auto post = [&](const std::string& event, const std::string& text) {
+    json body{{"release", "9.0.0"}, {"environment", "alpha"}, {"event", event}};
+    if (!text.empty()) body["text"] = text;
+    const auto payload = body.dump();
+    const auto id = "bench_" + std::to_string(next_id++);
+    const auto timestamp = std::to_string(
+        std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()).time_since_epoch().count());
+    return releasebot::testing::http_request(
+        port, "POST", "/hooks/ci",
+        {{"Content-Type", "application/json"},
+         {"webhook-id", id},
+         {"webhook-timestamp", timestamp},
+         {"webhook-signature", releasebot::integrations::webhooks::sign(key, id, timestamp, payload)}},
+        payload);
+  };
+  if (post("started", {}).status != 200) s.fail("the pipeline's start was refused");
+
+  const int per_sender = scaled(opts, 500);
+  constexpr int senders = 4;
+  std::vector<std::vector<double>> latencies(senders);
+  std::atomic<int> refused{0};
+  const double cpu_before = s.bot().cpu_seconds();
+  const auto start = steady::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < senders; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < per_sender; ++i) {
+        const auto sent = steady::now();
+        const auto reply = post("step", "step " + std::to_string(t) + "-" + std::to_string(i));
+        latencies[t].push_back(ms(steady::now() - sent));
+        if (reply.status != 200) ++refused;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  const double took = seconds(steady::now() - start);
+  const double cpu = s.bot().cpu_seconds() - cpu_before;
+  std::vector<double> all;
+  for (const auto& some : latencies) all.insert(all.end(), some.begin(), some.end());
+  auto acks = to_json(summarize(all));
+  acks["events_per_s"] = round3(static_cast<double>(all.size()) / took);
+  acks["refused"] = refused.load();
+  acks["cpu_ms_per_event"] = round3(cpu * 1000.0 / static_cast<double>(all.size()));
+  r.out["webhooks"]["acks"] = acks;
+
+  // Receipt → the edit of the deployment's progress message (or its first post) at Slack.
+  std::this_thread::sleep_for(3s);  // the burst's edits settle (coalesced into few)
+  const auto edits_after_burst = s.slack.calls("chat.update").size();
+  std::vector<double> shown;
+  int missing = 0;
+  const int samples = std::min(10, scaled(opts, 10));
+  for (int i = 0; i < samples; ++i) {
+    const auto started = steady::now();
+    const auto marker = "paced step " + std::to_string(i);
+    if (post("step", marker).status != 200) s.fail("a paced step was refused");
+    const auto call = s.slack.wait_for_call(
+        "chat.update", [&](const api_call& c) { return c.body.dump().find(marker) != std::string::npos; }, 10s);
+    if (!call) {
+      ++missing;
+    } else {
+      shown.push_back(ms(call->at - started));
+    }
+    std::this_thread::sleep_until(started + 1100ms);
+  }
+  auto seen = to_json(summarize(shown));
+  seen["not_shown"] = missing;
+  seen["edits_for_the_burst"] = static_cast<long>(edits_after_burst);
+  seen["steps_in_the_burst"] = senders * per_sender;
+  r.out["webhooks"]["receipt_to_thread"] = seen;
+  r.note_session("webhooks", s);
+}
+
 void scenario_sustained(const options& opts, results& r) {
   progress("sustained, 64 outstanding");
   session s{opts, "sustained"};
@@ -826,6 +918,12 @@ void print_table(const json& j) {
        get(j, {"rate_limited", "posted"}) + " of " + get(j, {"rate_limited", "announcements"}) + " / " +
            get(j, {"rate_limited", "posted_twice"}) + " (all out after " +
            get(j, {"rate_limited", "all_posted_after_ms"}, 0) + " ms)"},
+      {"webhook steps/s, 4 senders (ack p50 / p99)", "—",
+       get(j, {"webhooks", "acks", "events_per_s"}, 0) + " (" + get(j, {"webhooks", "acks", "p50_ms"}, 3) + " / " +
+           get(j, {"webhooks", "acks", "p99_ms"}, 3) + " ms)"},
+      {"webhook step → thread edit at Slack (p50 / p99)", "—",
+       get(j, {"webhooks", "receipt_to_thread", "p50_ms"}, 3) + " / " +
+           get(j, {"webhooks", "receipt_to_thread", "p99_ms"}, 3) + " ms"},
       {"SQLite commit, WAL: synchronous=FULL / NORMAL", "—",
        get(j, {"sqlite_commit_ms", "wal_full"}, 3) + " / " + get(j, {"sqlite_commit_ms", "wal_normal"}, 3) + " ms"},
   };
@@ -848,7 +946,8 @@ int usage(int code) {
   (code == 0 ? std::cout : std::cerr)
       << "usage: releasebot_bench [--bot PATH] [--only SCENARIO] [--quick] [--verbose] [--soak MINUTES]\n"
          "  --bot PATH      the releasebot binary (default: this build tree's bot/releasebot)\n"
-         "  --only NAME     one of: sqlite, startup, status, burst, clicks, announce, sustained, refresh, reset, ratelimit\n"
+         "  --only NAME     one of: sqlite, startup, status, burst, clicks, announce, sustained, refresh, reset, ratelimit,\n"
+         "                  webhooks\n"
          "  --quick         a tenth of every count: a smoke run, not a measurement\n"
          "  --soak MINUTES  instead: mixed traffic at 50 commands/s for MINUTES (1..120), RSS every 10 s\n";
   return code;
@@ -912,6 +1011,7 @@ int main(int argc, char** argv) {
         {"refresh", [&] { scenario_switch(opts, r, false); }},
         {"reset", [&] { scenario_switch(opts, r, true); }},
         {"ratelimit", [&] { scenario_rate_limited(opts, r); }},
+        {"webhooks", [&] { scenario_webhooks(opts, r); }},
     };
     bool ran = false;
     for (const auto& [name, run] : scenarios) {

@@ -76,15 +76,15 @@ void show_progress(handler_context& ctx, const storage::release_record& release,
                    const storage::deployment_record& deployment, std::string_view state, bool final = false) {
   const auto posted = ctx.releases.progress_message(deployment.id);
   if (final && !posted) return;
-  const auto steps = ctx.releases.deployment_steps(deployment.id);
-  constexpr std::size_t shown = 12;
+  constexpr int shown = 12;
+  const auto [total, steps] = ctx.releases.latest_deployment_steps(deployment.id, shown);
   message_builder progress{message_kind::announcement};
   progress.text("🔧 ").strong(release.version).text(" → " + deployment.environment + ", " + std::string{state} + ": ");
-  progress.text(std::to_string(steps.size()) + (steps.size() == 1 ? " step" : " steps"));
-  if (steps.size() > shown) progress.line().text("… " + std::to_string(steps.size() - shown) + " earlier");
-  for (std::size_t i = steps.size() > shown ? steps.size() - shown : 0; i < steps.size(); ++i) {
-    progress.line().text("• ").user_text(steps[i].text).text(" (");
-    ctx.name_actor(progress, steps[i].reported_by);
+  progress.text(std::to_string(total) + (total == 1 ? " step" : " steps"));
+  if (total > shown) progress.line().text("… " + std::to_string(total - shown) + " earlier");
+  for (const auto& step : steps) {
+    progress.line().text("• ").user_text(step.text).text(" (");
+    ctx.name_actor(progress, step.reported_by);
     progress.text(")");
   }
   auto out = addressed(release, progress.build(), ctx.from.now);

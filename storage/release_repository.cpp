@@ -350,6 +350,22 @@ void release_repository::add_deployment_step(row_id deployment_id, const deploym
       .execute();
 }
 
+std::pair<std::int64_t, std::vector<deployment_step_record>> release_repository::latest_deployment_steps(
+    row_id deployment_id, int limit) {
+  auto total = db_.prepare("SELECT count(*) FROM deployment_steps WHERE deployment_id = ?");
+  total.bind(1, deployment_id);
+  total.step();
+  const auto count = total.column_int(0);
+  auto query = db_.prepare(
+      "SELECT text, reported_by, reported_at FROM (SELECT id, text, reported_by, reported_at FROM deployment_steps "
+      "WHERE deployment_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id");
+  query.bind(1, deployment_id);
+  query.bind(2, static_cast<std::int64_t>(limit));
+  return {count, read_all<deployment_step_record>(query, [](const statement& row) {
+            return deployment_step_record{row.column_text(0), row.column_text(1), from_iso(row.column_text(2))};
+          })};
+}
+
 void release_repository::set_progress_message(row_id deployment_id, row_id outbox_id) {
   db_.prepare("UPDATE deployments SET progress_message = ? WHERE id = ?").bind_all(outbox_id, deployment_id).execute();
 }

@@ -67,6 +67,8 @@ public:
   std::optional<std::array<std::int64_t, 3>> newest_version_deployed_to(std::string_view environment);
   void add_deployment_step(row_id deployment_id, const deployment_step_record& step);
   std::vector<deployment_step_record> deployment_steps(row_id deployment_id);
+  // How many steps a deployment has, and the newest `limit` of them, oldest first.
+  std::pair<std::int64_t, std::vector<deployment_step_record>> latest_deployment_steps(row_id deployment_id, int limit);
   // The thread message that shows a deployment's steps, edited in place as more arrive.
   void set_progress_message(row_id deployment_id, row_id outbox_id);
   std::optional<row_id> progress_message(row_id deployment_id);

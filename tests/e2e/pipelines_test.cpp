@@ -2,6 +2,7 @@
 // the environment's pipeline on a fake GitHub / GitLab (HTTPS on 127.0.0.1), and GitHub's signed
 // workflow_run deliveries carry the deployment to "done" without anyone typing a step.
 #include "database_probe.hpp"
+#include "integrations/webhooks/standard_webhooks.hpp"
 #include "process.hpp"
 #include "tests/fakes/fake_forge.hpp"
 
@@ -29,16 +30,26 @@ namespace {
 
 const std::string github_secret = "a GitHub webhook secret";
 
+const std::string script_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
 class pipeline_setup {
 public:
-  pipeline_setup() : port_{free_port()} {
-    std::ofstream{config()} << "[access]\nadmins = [\"alice\"]\n"
-                            << "[http]\nlisten = \"127.0.0.1:" << port_ << "\"\n"
-                            << "[webhooks.github]\nkind = \"github\"\nsecret_env = \"RELEASEBOT_TEST_GITHUB_SECRET\"\n"
-                            << "workflows = [\"Deploy\"]\nversion_from = \"title\"\n"
-                            << "[pipelines.alpha]\nkind = \"github\"\nrepository = \"acme/shop\"\n"
-                            << "workflow = \"deploy.yml\"\ntoken_env = \"RELEASEBOT_TEST_GITHUB_TOKEN\"\n"
-                            << "api_url = \"" << forge_.base_url() << "\"\n"
+  // `script_on_alpha`: alpha's pipeline is a release script (a signed POST), not GitHub.
+  explicit pipeline_setup(bool script_on_alpha = false) : port_{free_port()} {
+    std::ofstream out{config()};
+    out << "[access]\nadmins = [\"alice\"]\n"
+        << "[http]\nlisten = \"127.0.0.1:" << port_ << "\"\n"
+        << "[webhooks.github]\nkind = \"github\"\nsecret_env = \"RELEASEBOT_TEST_GITHUB_SECRET\"\n"
+        << "workflows = [\"Deploy\"]\nversion_from = \"title\"\n";
+    if (script_on_alpha) {
+      out << "[pipelines.alpha]\nkind = \"generic\"\nurl = \"" << forge_.base_url() << "/script\"\n"
+          << "secret_env = \"RELEASEBOT_TEST_SCRIPT_SECRET\"\nname = \"the release script\"\n";
+    } else {
+      out << "[pipelines.alpha]\nkind = \"github\"\nrepository = \"acme/shop\"\n"
+          << "workflow = \"deploy.yml\"\ntoken_env = \"RELEASEBOT_TEST_GITHUB_TOKEN\"\n"
+          << "api_url = \"" << forge_.base_url() << "\"\n";
+    }
+    out
                             << "[pipelines.beta]\nkind = \"gitlab\"\nproject = \"acme/shop\"\nref = \"release\"\n"
                             << "token_env = \"RELEASEBOT_TEST_GITLAB_TOKEN\"\nurl = \"" << forge_.base_url() << "\"\n";
   }
@@ -54,6 +65,7 @@ public:
     ::setenv("RELEASEBOT_TEST_GITHUB_SECRET", github_secret.c_str(), 1);
     ::setenv("RELEASEBOT_TEST_GITHUB_TOKEN", "ghp_test_token", 1);
     ::setenv("RELEASEBOT_TEST_GITLAB_TOKEN", "glptt-trigger", 1);
+    ::setenv("RELEASEBOT_TEST_SCRIPT_SECRET", script_secret.c_str(), 1);
     ::setenv("SSL_CERT_FILE", forge_.ca_file().c_str(), 1);
     auto bot = std::make_unique<running_process>(
         std::vector<std::string>{RELEASEBOT_BINARY, "run", "--db", db(), "--config", config(), "--log-level", "info"});
@@ -207,6 +219,27 @@ TEST_CASE("kill -9 while GitHub is being asked: the run is not asked for twice, 
   std::this_thread::sleep_for(500ms);
   CHECK(s.forge().calls().size() == 1);
   CHECK(count(s.db(), "SELECT count(*) FROM outbox WHERE platform = 'pipeline' AND failed_reason IS NOT NULL") == 1);
+  bot->signal(SIGTERM);
+  CHECK(bot->wait() == 0);
+}
+
+TEST_CASE("deploy run posts a signed request to a release script", "[e2e][pipelines]") {
+  pipeline_setup s{true};
+  auto bot = s.start_bot();
+  open_release(*bot);
+  bot->write("deploy 4.2.0 alpha run\n");
+  const auto call = s.forge().wait_for_call([](const forge_call& c) { return c.path == "/script"; }, 10s);
+  REQUIRE(call);
+  namespace hooks = releasebot::integrations::webhooks;
+  const auto key = *hooks::secret_key(script_secret);
+  CHECK(call->headers.at("webhook-id").starts_with("run_"));
+  CHECK(hooks::verify(key, call->headers.at("webhook-id"), call->headers.at("webhook-timestamp"),
+                      call->headers.at("webhook-signature"), call->body,
+                      std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()))
+            .empty());
+  const auto body = nlohmann::json::parse(call->body);
+  CHECK(body == nlohmann::json{{"release", "4.2.0"}, {"environment", "alpha"}, {"event", "run"}, {"asked_by", "alice"}});
+  CHECK(bot->wait_for_output("the release script is deploying 4.2.0 to alpha: https://ci.example.com/job/17", 10s));
   bot->signal(SIGTERM);
   CHECK(bot->wait() == 0);
 }

@@ -364,3 +364,33 @@ TEST_CASE("a click's confirmation: posted after a crash before the ack, never tw
   last->signal(SIGTERM);
   CHECK(last->wait() == 0);
 }
+
+TEST_CASE("a deployment's steps are one thread message, edited in place with chat.update", "[e2e][slack]") {
+  slack_setup s;
+  auto bot = s.start_bot();
+  REQUIRE(s.slack.wait_for_connections(1, 10s));
+  s.slash("UALICE", "open 4.2.0 hotfix Progress");
+  s.slash("UALICE", "advance 4.2.0 force drill");
+  s.slash("UALICE", "deploy 4.2.0 alpha start");
+  s.require_call("chat.postMessage", [](const api_call& c) { return text_has(c, "started by"); });
+  for (const auto* step : {"migrations applied", "cache warmed", "smoke tests green"}) {
+    s.slash("UALICE", std::string{"deploy 4.2.0 alpha step "} + step);
+  }
+  const auto first = s.require_call("chat.postMessage", [](const api_call& c) { return text_has(c, "in progress: 1 step"); });
+  CHECK_FALSE(first.body.value("thread_ts", "").empty());
+  const auto last = s.require_call("chat.update", [](const api_call& c) { return text_has(c, "3 steps"); });
+  CHECK(last.body.value("ts", "") == first.response.value("ts", ""));
+  CHECK(last.body.value("channel", "") == first.response.value("channel", ""));
+  CHECK(text_has(last, "migrations applied"));
+  CHECK(text_has(last, "smoke tests green"));
+  // No step became a message of its own.
+  int step_posts = 0;
+  for (const auto& call : s.slack.calls("chat.postMessage")) step_posts += text_has(call, "in progress") ? 1 : 0;
+  CHECK(step_posts == 1);
+
+  s.slash("UALICE", "deploy 4.2.0 alpha done");
+  s.require_call("chat.postMessage", [](const api_call& c) { return text_has(c, "is deployed to alpha"); });
+  s.require_call("chat.update", [](const api_call& c) { return text_has(c, "succeeded: 3 steps"); });
+  bot->signal(SIGTERM);
+  CHECK(bot->wait() == 0);
+}
