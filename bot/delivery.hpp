@@ -102,6 +102,9 @@ public:
   virtual pacing pace() const { return {}; }
   // false: the payload is the channel's own JSON (a pipeline request), not a neutral message.
   virtual bool renders_messages() const { return true; }
+  // true: a repeat does harm that cannot be found and undone (a second pipeline run), so the
+  // "being sent" and "sent" marks are synced to disk, not only written.
+  virtual bool marks_survive_power_loss() const { return false; }
 };
 
 }  // namespace releasebot::bot

@@ -53,6 +53,10 @@ void outbox_pump::count(std::string_view result) {
   if (stats_ != nullptr) stats_->add("releasebot_deliveries_total", {{"platform", platform_}, {"result", std::string{result}}});
 }
 
+storage::durability outbox_pump::marks_durability() const {
+  return channel_.marks_survive_power_loss() ? storage::durability::power_loss : storage::durability::process_crash;
+}
+
 void outbox_pump::hold(const std::string& conversation, clock::duration wait) {
   held_until_[conversation] = clock::now() + wait;
 }
@@ -199,7 +203,7 @@ asio::awaitable<bool> outbox_pump::deliver(const storage::outbox_message& messag
 
   if (channel_.pace().burst > 0 && message.attempts == 0) buckets_[conversation].tokens -= 1.0;
   if (findable) {
-    storage::transaction tx{db_, storage::durability::process_crash};
+    storage::transaction tx{db_, marks_durability()};
     storage::outbox{db_}.mark_posting(message.id, now_seconds());
     tx.commit();
   }
@@ -235,7 +239,7 @@ asio::awaitable<bool> outbox_pump::deliver(const storage::outbox_message& messag
 // bot being killed; after a power cut the worst case is one message posted again.
 void outbox_pump::record_sent(const storage::outbox_message& message,
                               const std::optional<storage::release_record>& release, const delivery_result& result) {
-  storage::transaction tx{db_, storage::durability::process_crash};
+  storage::transaction tx{db_, marks_durability()};
   storage::outbox{db_}.mark_sent(message.id, now_seconds(), result.reference);
   const bool noticed = release && result.thread_notice;
   if (noticed) {

@@ -51,6 +51,7 @@ private:
   // false: the message stays pending (its conversation waits until `held_until_`).
   boost::asio::awaitable<bool> deliver(const storage::outbox_message& message, const std::string& conversation);
   void hold(const std::string& conversation, clock::duration wait);
+  storage::durability marks_durability() const;
   clock::duration pacing_wait(const std::string& conversation);
   void record_sent(const storage::outbox_message& message, const std::optional<storage::release_record>& release,
                    const delivery_result& result);

@@ -27,12 +27,15 @@ void require_may_start(handler_context& ctx, storage::release_record& release, c
   }
   if (const auto* current = latest_deployment(snapshot, environment)) {
     if (current->outcome == "running") ctx.refuse(release.version + " is already deploying to " + environment);
-    // A new build may follow a successful one; the same one again is a mistake.
+    // A new build may follow a successful deployment (named with the start, or recorded with
+    // `build` since it ended); the same one again is a mistake.
     const auto* running = current_build(snapshot, environment);
     const bool another_build = !new_build.empty() && (running == nullptr || running->build != new_build);
-    if (current->outcome == "succeeded" && !another_build) {
+    const bool built_since =
+        new_build.empty() && running != nullptr && running->build != ctx.releases.deployment_build(current->id);
+    if (current->outcome == "succeeded" && !another_build && !built_since) {
       ctx.refuse(release.version + " already succeeded on " + environment +
-                 (new_build.empty() ? " — name the new build to deploy it again: build " + release.version +
+                 (new_build.empty() ? " — to deploy a new build there, record it first: build " + release.version +
                                           " <build-id> on " + environment
                                     : std::string{" with build "} + new_build));
     }
@@ -106,6 +109,9 @@ bool record_build(handler_context& ctx, const storage::release_record& release, 
   if (previous != nullptr && previous->build == build) return false;
   const std::string previous_build = previous != nullptr ? previous->build : std::string{};
   ctx.releases.add_build(release.id, {environment, build, commit, url, ctx.from.user, ctx.from.now});
+  if (const auto* deployment = latest_deployment(snapshot, environment); deployment && deployment->outcome == "running") {
+    ctx.releases.set_deployment_build(deployment->id, build);
+  }
   ctx.audit(&release, "build",
             {{"environment", environment}, {"build", build}, {"commit", commit}, {"url", url}, {"previous", previous_build}});
   message_builder announcement{message_kind::announcement};
@@ -117,21 +123,33 @@ bool record_build(handler_context& ctx, const storage::release_record& release, 
   ctx.name_actor(announcement, ctx.from.user);
 
   // The latest decision of each bound role decides; an approval for another build no longer counts.
+  // An approval given before any build was recorded there stays (it may predate builds being
+  // reported at all), and so does one the release can no longer collect again (past sign-off).
   std::map<std::string, const storage::signoff_decision_record*> latest;
   for (const auto& decision : snapshot.decisions) latest[decision.role] = &decision;
+  const auto* deploying = deployment_stage(ctx.rules);
+  const bool can_ask_again =
+      type.retroactive_signoffs || deploying == nullptr || !stage_reached(ctx.rules, release, deploying->id);
   std::vector<std::pair<std::string, std::string>> ask_again;  // role, person
   for (const auto& [role, decision] : latest) {
     if (ctx.rules.bound_environment(type, role) != environment) continue;
     if (decision->decision != "approved" || decision->voided_by_build || decision->build == build) continue;
+    if (decision->build.empty() && previous_build.empty()) continue;
+    if (!can_ask_again) {
+      announcement.line().text(role + " approved build ").user_text(decision->build).text(" and it stands: ");
+      announcement.strong(release.version).text(" is past sign-off");
+      continue;
+    }
     ctx.releases.void_signoff_decision(decision->id, build);
     ctx.audit(&release, "signoff_voided",
               {{"role", role}, {"approved_by", decision->decided_by}, {"approved_build", decision->build},
                {"build", build}, {"environment", environment}});
     announcement.line().text("♻️ " + role + " sign-off by ").mention(decision->decided_by);
-    announcement.text(" voided by build ")
-        .user_text(decision->build.empty() ? std::string{"(none)"} : decision->build)
-        .text(" → ")
-        .user_text(build);
+    if (decision->build.empty()) {
+      announcement.text(" voided by build ").user_text(build);
+    } else {
+      announcement.text(" voided by build ").user_text(decision->build).text(" → ").user_text(build);
+    }
     announcement.text(" — asking ").mention(decision->decided_by).text(" again");
     ask_again.emplace_back(role, decision->decided_by);
   }
@@ -233,7 +251,7 @@ outcome handle(handler_context& ctx, const deploy_command& cmd) {
     announcement.text("▶️ ");
     announcement.mention(ctx.from.user);
     announcement.text(" asked " + pipeline->second + " to deploy ").strong(release.version).text(" to ");
-    announcement.strong(cmd.environment).text(" — its progress will appear here.");
+    announcement.strong(cmd.environment).text(".");
     broadcast = false;
     reply.text("Asking " + pipeline->second + " to deploy ").strong(release.version).text(" to " + cmd.environment);
     reply.text("; its progress will appear in the thread.");
@@ -245,7 +263,13 @@ outcome handle(handler_context& ctx, const deploy_command& cmd) {
     deployment.started_by = ctx.from.user;
     deployment.started_at = ctx.from.now;
     if (cmd.downtime_minutes) deployment.estimated_downtime = *cmd.downtime_minutes;
-    ctx.releases.start_deployment(release.id, deployment);
+    const auto started = ctx.releases.start_deployment(release.id, deployment);
+    // The build it deploys: the one it names, else the one recorded there before it started.
+    if (!cmd.build.empty()) {
+      ctx.releases.set_deployment_build(started, cmd.build);
+    } else if (const auto* known = current_build(snapshot, cmd.environment)) {
+      ctx.releases.set_deployment_build(started, known->build);
+    }
     ctx.timers.cancel_one(release.id, timer_kind::schedule_watch, cmd.environment);
     ctx.audit(&release, "deploy_start",
               {{"environment", cmd.environment},

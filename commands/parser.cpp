@@ -393,7 +393,9 @@ std::vector<command_spec> build_specs() {
           } else if (cmd.url.empty() && (word.starts_with("https://") || word.starts_with("http://") ||
                                          word.starts_with("<http"))) {
             cmd.url = rest.front();
+            // Slack sends a link as <url> or <url|label>.
             if (cmd.url.starts_with("<") && cmd.url.ends_with(">")) cmd.url = cmd.url.substr(1, cmd.url.size() - 2);
+            if (const auto bar = cmd.url.find('|'); bar != std::string::npos) cmd.url.resize(bar);
             rest.erase(rest.begin());
           } else {
             expect_end(rest);

@@ -65,7 +65,7 @@ std::vector<role_signoff> signoff_roles(const policy& rules, const release_snaps
       role.voided.clear();
       if (decision.voided_by_build) {
         role.state = "pending";
-        role.voided = "voided by build " + (decision.build.empty() ? std::string{"(none)"} : decision.build) + " → " +
+        role.voided = "voided by build " + (decision.build.empty() ? std::string{} : decision.build + " → ") +
                       *decision.voided_by_build;
       }
     }
@@ -258,13 +258,13 @@ message status_message(handler_context& ctx, const release_snapshot& snapshot) {
       out.text(" " + role.role + " ");
       if (role.state == "approved") {
         out.text("✓ ").mention(role.by);
-        if (!role.build.empty()) out.text(" (build " + role.build + ")");
+        if (!role.build.empty()) out.text(" (build ").user_text(role.build).text(")");
       } else if (role.state == "rejected") {
         out.text("✗ rejected by ").mention(role.by);
         if (!role.note.empty()) out.text(" (").user_text(role.note).text(")");
       } else {
         out.text(role.retroactive ? "owed (retroactive)" : "pending");
-        if (!role.voided.empty()) out.text(" (approval by ").mention(role.by).text(" " + role.voided + ")");
+        if (!role.voided.empty()) out.text(" (approval by ").mention(role.by).text(" ").user_text(role.voided).text(")");
         if (!role.asked.empty()) {
           out.text(", asked");
           for (const auto& user : role.asked) out.text(" ").mention(user);

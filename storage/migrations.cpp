@@ -291,6 +291,7 @@ CREATE INDEX builds_release ON builds(release_id, environment);
 ALTER TABLE signoff_decisions ADD COLUMN build TEXT NOT NULL DEFAULT '';
 ALTER TABLE signoff_decisions ADD COLUMN voided_by_build TEXT;
 ALTER TABLE deployments ADD COLUMN progress_message INTEGER;  -- the outbox row edited as steps arrive
+ALTER TABLE deployments ADD COLUMN build TEXT NOT NULL DEFAULT '';  -- the build it deployed, when known
 CREATE INDEX outbox_unsent_edits ON outbox(updates, id) WHERE updates IS NOT NULL AND sent_at IS NULL;
 CREATE INDEX deployment_steps_deployment ON deployment_steps(deployment_id, id);
 )sql"},

@@ -366,6 +366,16 @@ std::pair<std::int64_t, std::vector<deployment_step_record>> release_repository:
           })};
 }
 
+void release_repository::set_deployment_build(row_id deployment_id, std::string_view build) {
+  db_.prepare("UPDATE deployments SET build = ? WHERE id = ?").bind_all(build, deployment_id).execute();
+}
+
+std::string release_repository::deployment_build(row_id deployment_id) {
+  auto query = db_.prepare("SELECT build FROM deployments WHERE id = ?");
+  query.bind(1, deployment_id);
+  return query.step() ? query.column_text(0) : std::string{};
+}
+
 void release_repository::set_progress_message(row_id deployment_id, row_id outbox_id) {
   db_.prepare("UPDATE deployments SET progress_message = ? WHERE id = ?").bind_all(outbox_id, deployment_id).execute();
 }

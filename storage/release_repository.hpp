@@ -69,6 +69,9 @@ public:
   std::vector<deployment_step_record> deployment_steps(row_id deployment_id);
   // How many steps a deployment has, and the newest `limit` of them, oldest first.
   std::pair<std::int64_t, std::vector<deployment_step_record>> latest_deployment_steps(row_id deployment_id, int limit);
+  // The build a deployment deployed (empty: not known).
+  void set_deployment_build(row_id deployment_id, std::string_view build);
+  std::string deployment_build(row_id deployment_id);
   // The thread message that shows a deployment's steps, edited in place as more arrive.
   void set_progress_message(row_id deployment_id, row_id outbox_id);
   std::optional<row_id> progress_message(row_id deployment_id);

@@ -123,7 +123,7 @@ asio::awaitable<http_result> http_client::request(http::verb method, std::string
       result.error = "cannot reach " + where->host + ":" + where->port + ": " + error.code().message();
       co_return result;
     }
-    if (response.keep_alive()) idle_[origin_of(*where)].push_back(std::move(conn));
+    if (response.keep_alive() && reuse_) idle_[origin_of(*where)].push_back(std::move(conn));
     break;
   }
   result.reached = true;

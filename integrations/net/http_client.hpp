@@ -31,6 +31,10 @@ public:
   http_client(boost::asio::any_io_executor executor, boost::asio::ssl::context& tls);
   ~http_client();
 
+  // false: every request on a fresh connection, so that none is ever sent twice by the retry on a
+  // kept-alive connection the server had closed (for requests that must not repeat: a pipeline start).
+  void reuse_connections(bool reuse) { reuse_ = reuse; }
+
   boost::asio::awaitable<http_result> request(boost::beast::http::verb method, std::string url,
                                               std::vector<std::pair<std::string, std::string>> headers,
                                               std::string body = {});
@@ -42,6 +46,7 @@ private:
   boost::asio::any_io_executor executor_;
   boost::asio::ssl::context& tls_;
   std::map<std::string, std::vector<std::unique_ptr<connection>>> idle_;  // origin → idle connections
+  bool reuse_ = true;
 };
 
 // application/x-www-form-urlencoded encoding of name/value pairs.

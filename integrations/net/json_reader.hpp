@@ -19,6 +19,15 @@ struct malformed_json {
 
 [[noreturn]] inline void reject_json(std::string problem) { throw malformed_json{std::move(problem)}; }
 
+// At most `max_bytes` of `text`, cut before a UTF-8 sequence rather than inside one (a cut one
+// would make the JSON it goes into unwritable).
+inline std::string utf8_prefix(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string{text};
+  std::size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0U) == 0x80U) --end;
+  return std::string{text.substr(0, end)};
+}
+
 // Parses without throwing: a discarded value for bad JSON. nlohmann's own non-throwing parse
 // still throws out_of_range for a number beyond double range (fuzzing found it), hence this.
 inline nlohmann::json parse_json_or_discarded(std::string_view text) {

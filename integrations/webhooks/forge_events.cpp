@@ -152,6 +152,12 @@ std::string where_environment_is(const source_settings& source) {
   return source.environment_from;
 }
 
+// The pipeline's name for an environment, in the policy's words.
+std::string mapped(const source_settings& source, const std::string& environment) {
+  const auto found = source.environments.find(environment);
+  return found != source.environments.end() ? found->second : environment;
+}
+
 commands::deploy_command deploy(std::string version, std::string environment, std::string action,
                                 const source_settings& source, const run_facts& run, std::string text = {}) {
   commands::deploy_command command;
@@ -160,16 +166,12 @@ commands::deploy_command deploy(std::string version, std::string environment, st
     command.build = run.commit.substr(0, 7);
   }
   command.version = std::move(version);
-  if (const auto mapped = source.environments.find(environment); mapped != source.environments.end()) {
-    environment = mapped->second;
-  }
-  command.environment = lower(std::move(environment));
+  command.environment = lower(mapped(source, environment));
   command.action = std::move(action);
   for (auto& c : text) {
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
   }
-  if (text.size() > 1000) text.resize(1000);
-  command.text = std::move(text);
+  command.text = net::utf8_prefix(text, 1000);
   command.repeat_is_harmless = true;
   return command;
 }
@@ -184,7 +186,7 @@ forge_report run_report(const json& root, const run_facts& run, std::string acti
   }
   const auto version = find_version(root, run, source);
   const auto environment = find_environment(root, run, source);
-  if (!version || !environment || !is_word(*environment)) {
+  if (!version || !environment || !is_word(mapped(source, *environment))) {
     const auto missing = !version ? "no release version in " + where_version_is(source)
                                   : "no environment in " + where_environment_is(source);
     if (!listed) return ignored_event{std::string{kind_of_run} + " '" + run.workflow + "' has " + missing};
@@ -199,7 +201,7 @@ forge_report deployment_report(const json& root, const run_facts& run, std::stri
                                std::string text, const source_settings& source) {
   const auto version = find_version(root, run, source);
   if (!version) return pipeline_problem{"the deployment has no release version in " + where_version_is(source), 422};
-  if (environment.empty() || !is_word(environment)) {
+  if (environment.empty() || !is_word(mapped(source, environment))) {
     return pipeline_problem{"the deployment names no environment I can use ('" + environment + "')", 422};
   }
   if (action.empty()) return ignored_event{"nothing to record yet"};

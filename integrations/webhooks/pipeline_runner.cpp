@@ -73,7 +73,7 @@ std::string reason_in(const net::http_result& answer) {
       }
     }
   }
-  if (said.empty()) said = answer.body.substr(0, 200);
+  if (said.empty()) said = net::utf8_prefix(answer.body, 200);
   for (auto& c : said) {
     if (c == '\n' || c == '\r') c = ' ';
   }
@@ -134,8 +134,10 @@ bot::delivery_result settle(const pipeline_target& target, const run_request& ru
     if (error != std::errc{} || seconds < 0) return std::nullopt;
     return std::chrono::seconds{std::min(seconds, 3600LL)};
   }();
-  const bool rate_limited = status == 429 || (status == 403 && answer.headers.contains("x-ratelimit-remaining") &&
-                                              answer.headers.at("x-ratelimit-remaining") == "0");
+  // GitHub's secondary rate limit is a 403 with Retry-After; its primary one says remaining 0.
+  const bool rate_limited = status == 429 || (status == 403 && retry_after) ||
+                            (status == 403 && answer.headers.contains("x-ratelimit-remaining") &&
+                             answer.headers.at("x-ratelimit-remaining") == "0");
   if (rate_limited) return bot::delivery_result::rate_limited(retry_after.value_or(std::chrono::seconds{60}), said);
   if (status >= 500 || status == 408) return bot::delivery_result::retry(said);
   if (status == 401 || status == 403) {
@@ -154,11 +156,88 @@ bot::delivery_result settle(const pipeline_target& target, const run_request& ru
 
 }  // namespace
 
+namespace {
+
+// One request to a pipeline, built outside the coroutine that sends it.
+struct outgoing {
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+outgoing outgoing_request(const pipeline_target& target, const run_request& run, storage::row_id message_id,
+                          bool with_run_details) {
+  outgoing out;
+  switch (target.kind) {
+    case source_kind::github: {
+      out.url = trimmed_base(target.url) + "/repos/" + target.project + "/actions/workflows/" +
+                path_segment(target.workflow) + "/dispatches";
+      nlohmann::json body;
+      body["ref"] = target.ref;
+      body["inputs"]["version"] = run.version;
+      body["inputs"]["env"] = run.environment;
+      if (with_run_details) body["return_run_details"] = true;
+      out.body = body.dump();
+      out.headers.emplace_back("Accept", "application/vnd.github+json");
+      out.headers.emplace_back("Authorization", "Bearer " + target.token);
+      out.headers.emplace_back("X-GitHub-Api-Version", "2022-11-28");
+      out.headers.emplace_back("Content-Type", "application/json");
+      break;
+    }
+    case source_kind::gitlab: {
+      out.url = trimmed_base(target.url) + "/api/v4/projects/" + path_segment(target.project) + "/trigger/pipeline";
+      std::vector<std::pair<std::string, std::string>> fields;
+      fields.emplace_back("token", target.token);
+      fields.emplace_back("ref", target.ref);
+      fields.emplace_back("variables[RELEASE_VERSION]", run.version);
+      fields.emplace_back("variables[RELEASE_ENV]", run.environment);
+      out.body = net::form_encode(fields);
+      out.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+      break;
+    }
+    case source_kind::generic: {
+      out.url = target.url;
+      nlohmann::json body;
+      body["release"] = run.version;
+      body["environment"] = run.environment;
+      body["event"] = "run";
+      body["asked_by"] = run.asked_by;
+      out.body = body.dump();
+      // The same id on every attempt: the script can refuse a repeat as the bot's own endpoint does.
+      const auto id = "run_" + std::to_string(message_id);
+      const auto timestamp = std::to_string(
+          std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()).time_since_epoch().count());
+      out.headers.emplace_back("Content-Type", "application/json");
+      out.headers.emplace_back("webhook-id", id);
+      out.headers.emplace_back("webhook-timestamp", timestamp);
+      out.headers.emplace_back("webhook-signature", sign(target.token, id, timestamp, out.body));
+      break;
+    }
+  }
+  return out;
+}
+
+// The run's page, when the forge says: GitHub's html_url (200 with run details), GitLab's web_url,
+// a script's url.
+std::string link_in(const pipeline_target& target, const net::http_result& answer) {
+  if (!answer.reached || answer.status < 200 || answer.status >= 300) return {};
+  switch (target.kind) {
+    case source_kind::github: return string_in(answer.body, "html_url");
+    case source_kind::gitlab: return string_in(answer.body, "web_url");
+    case source_kind::generic: break;
+  }
+  return string_in(answer.body, "url");
+}
+
+}  // namespace
+
 pipeline_runner::pipeline_runner(bot::module_context& context, std::vector<pipeline_target> targets)
     : targets_{std::move(targets)},
       tls_{net::make_client_tls_context()},
       client_{context.executor, tls_},
-      stopped_{context.executor, asio::steady_timer::time_point::max()} {}
+      stopped_{context.executor, asio::steady_timer::time_point::max()} {
+  client_.reuse_connections(false);
+}
 
 std::string_view pipeline_runner::platform() const { return commands::pipeline_platform; }
 
@@ -189,9 +268,9 @@ asio::awaitable<std::optional<bot::delivery_result>> pipeline_runner::find_earli
   const auto* target = target_of(request.message.channel);
   const auto name = target ? target->display_name : std::string{"the pipeline"};
   commands::message_builder notice{commands::message_kind::error};
-  notice.text("⚠️ I stopped while asking " + name + " to deploy ").strong(run.version).text(" to ");
-  notice.strong(run.environment).text(", so it may or may not have started. I did not ask again: look at " + name +
-                                      ", and if nothing runs, ");
+  notice.text("⚠️ I cannot tell whether " + name + " started deploying ").strong(run.version).text(" to ");
+  notice.strong(run.environment).text(" — the bot stopped or the connection broke while I asked — so I did not ask "
+                                      "again: look at " + name + ", and if nothing runs, ");
   notice.code("deploy " + run.version + " " + run.environment + " run").text(" again.");
   auto result = bot::delivery_result::refused("may have been sent before the bot stopped; not repeated");
   result.thread_notice = notice.build();
@@ -208,67 +287,15 @@ asio::awaitable<bot::delivery_result> pipeline_runner::send(const bot::delivery_
     gone.display_name = "The pipeline";
     co_return refused(gone, *run, "no pipeline is configured for " + request.message.channel + " any more");
   }
-  net::http_result answer;
-  std::string link;
-  switch (target->kind) {
-    case source_kind::github: {
-      const auto url = trimmed_base(target->url) + "/repos/" + target->project + "/actions/workflows/" +
-                       path_segment(target->workflow) + "/dispatches";
-      nlohmann::json body{{"ref", target->ref}, {"inputs", {{"version", run->version}, {"env", run->environment}}}};
-      const std::vector<std::pair<std::string, std::string>> headers{
-          {"Accept", "application/vnd.github+json"},
-          {"Authorization", "Bearer " + target->token},
-          {"X-GitHub-Api-Version", "2022-11-28"},
-          {"Content-Type", "application/json"}};
-      auto with_details = body;
-      with_details["return_run_details"] = true;
-      answer = co_await client_.request(http::verb::post, url, headers, with_details.dump());
-      // A GitHub Enterprise Server older than the run details: the same request without them.
-      if (answer.reached && (answer.status == 400 || answer.status == 422) &&
-          answer.body.find("return_run_details") != std::string::npos) {
-        answer = co_await client_.request(http::verb::post, url, headers, body.dump());
-      }
-      if (answer.reached && answer.status == 200) {
-        link = string_in(answer.body, "html_url");
-      }
-      break;
-    }
-    case source_kind::gitlab: {
-      const auto url = trimmed_base(target->url) + "/api/v4/projects/" + path_segment(target->project) +
-                       "/trigger/pipeline";
-      const auto form = net::form_encode({{"token", target->token},
-                                          {"ref", target->ref},
-                                          {"variables[RELEASE_VERSION]", run->version},
-                                          {"variables[RELEASE_ENV]", run->environment}});
-      std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/x-www-form-urlencoded"}};
-      answer = co_await client_.request(http::verb::post, url, std::move(headers), form);
-      if (answer.reached && answer.status == 201) {
-        link = string_in(answer.body, "web_url");
-      }
-      break;
-    }
-    case source_kind::generic: {
-      const auto body = nlohmann::json{{"release", run->version},
-                                       {"environment", run->environment},
-                                       {"event", "run"},
-                                       {"asked_by", run->asked_by}}
-                            .dump();
-      // The same id on every attempt: the script can refuse a repeat as the bot's own endpoint does.
-      const auto id = "run_" + std::to_string(request.message.id);
-      const auto timestamp = std::to_string(
-          std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()).time_since_epoch().count());
-      std::vector<std::pair<std::string, std::string>> headers{
-          {"Content-Type", "application/json"},
-          {"webhook-id", id},
-          {"webhook-timestamp", timestamp},
-          {"webhook-signature", sign(target->token, id, timestamp, body)}};
-      answer = co_await client_.request(http::verb::post, target->url, std::move(headers), body);
-      if (answer.reached && answer.status >= 200 && answer.status < 300) {
-        link = string_in(answer.body, "url");
-      }
-      break;
-    }
+  auto out = outgoing_request(*target, *run, request.message.id, true);
+  auto answer = co_await client_.request(http::verb::post, out.url, out.headers, out.body);
+  // A GitHub Enterprise Server older than the run details: the same request without them.
+  if (target->kind == source_kind::github && answer.reached && (answer.status == 400 || answer.status == 422) &&
+      answer.body.find("return_run_details") != std::string::npos) {
+    out = outgoing_request(*target, *run, request.message.id, false);
+    answer = co_await client_.request(http::verb::post, out.url, out.headers, out.body);
   }
+  const auto link = link_in(*target, answer);
   auto result = settle(*target, *run, answer, link);
   if (result.kind == bot::delivery_result::outcome::sent) {
     spdlog::info("pipelines: {} deploys {} to {}{}", target->display_name, run->version, run->environment,

@@ -48,6 +48,7 @@ public:
   boost::asio::awaitable<std::optional<bot::delivery_result>> find_earlier(const bot::delivery_request& request,
                                                                            storage::instant since) override;
   bool renders_messages() const override { return false; }
+  bool marks_survive_power_loss() const override { return true; }
 
 private:
   const pipeline_target* target_of(std::string_view environment) const;

@@ -108,14 +108,23 @@ forge_report report_of(const source_settings& source, net::server_request& reque
 void webhook_app::tell_thread(const source_settings& source, const commands::deploy_command& command,
                               const commands::message& refusal) {
   // A pipeline's report the bot could not record: the release's people should know, not only the
-  // pipeline's delivery log. Nothing about the release changes.
+  // pipeline's delivery log. Nothing about the release changes. A forge repeats itself (a run is
+  // requested, then in progress) and is redelivered: the same report is told once an hour.
+  const auto key = source.name + "|" + command.version + "|" + command.environment + "|" + command.action;
+  const auto now = std::chrono::steady_clock::now();
+  if (const auto told = told_.find(key); told != told_.end() && now - told->second < std::chrono::hours{1}) return;
+  if (told_.size() > 1000) told_.clear();
+  told_[key] = now;
   try {
     storage::transaction tx{context_.db};
     const auto release = storage::release_repository{context_.db}.find_by_version(command.version);
     if (!release || release->state != "active") return;
     commands::message_builder notice{commands::message_kind::error};
-    notice.text("⚠️ " + source.display_name + " reported ");
-    notice.code(command.action + " " + command.environment).text(" for ").strong(release->version);
+    const auto what = command.action == "start"  ? "that the deployment of "
+                      : command.action == "step" ? "a step of the deployment of "
+                                                 : "the end of the deployment of ";
+    notice.text("⚠️ " + source.display_name + " reported " + what).strong(release->version);
+    notice.text(" to ").strong(command.environment).text(command.action == "start" ? " started" : "");
     notice.text(", which I could not record: ").user_text(refusal.plain_text());
     auto out = commands::addressed(*release, notice.build(),
                                    std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));

@@ -10,6 +10,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,7 @@ private:
   std::vector<source_settings> sources_;
   boost::asio::steady_timer stopped_;
   bool stopping_ = false;
+  std::map<std::string, std::chrono::steady_clock::time_point> told_;  // refused reports told in a thread
 };
 
 }  // namespace releasebot::integrations::webhooks

@@ -40,7 +40,9 @@ public:
     out << "[access]\nadmins = [\"alice\"]\n"
         << "[http]\nlisten = \"127.0.0.1:" << port_ << "\"\n"
         << "[webhooks.github]\nkind = \"github\"\nsecret_env = \"RELEASEBOT_TEST_GITHUB_SECRET\"\n"
-        << "workflows = [\"Deploy\"]\nversion_from = \"title\"\n";
+        << "workflows = [\"Deploy\"]\nversion_from = \"title\"\n"
+        << "[webhooks.gitlab]\nkind = \"gitlab\"\nsecret_env = \"RELEASEBOT_TEST_GITLAB_HOOK_TOKEN\"\n"
+        << "[webhooks.gitlab.environments]\nstaging = \"alpha\"\n";
     if (script_on_alpha) {
       out << "[pipelines.alpha]\nkind = \"generic\"\nurl = \"" << forge_.base_url() << "/script\"\n"
           << "secret_env = \"RELEASEBOT_TEST_SCRIPT_SECRET\"\nname = \"the release script\"\n";
@@ -66,6 +68,7 @@ public:
     ::setenv("RELEASEBOT_TEST_GITHUB_TOKEN", "ghp_test_token", 1);
     ::setenv("RELEASEBOT_TEST_GITLAB_TOKEN", "glptt-trigger", 1);
     ::setenv("RELEASEBOT_TEST_SCRIPT_SECRET", script_secret.c_str(), 1);
+    ::setenv("RELEASEBOT_TEST_GITLAB_HOOK_TOKEN", "gitlab hook token", 1);
     ::setenv("SSL_CERT_FILE", forge_.ca_file().c_str(), 1);
     auto bot = std::make_unique<running_process>(
         std::vector<std::string>{RELEASEBOT_BINARY, "run", "--db", db(), "--config", config(), "--log-level", "info"});
@@ -80,6 +83,19 @@ public:
                     const std::string& title = "Deploy 4.2.0 to alpha", const std::string& secret = github_secret) {
     const auto delivery = forge_.workflow_run(secret, delivery_id, action, conclusion, "Deploy", title, 100);
     return http_request(port_, "POST", "/hooks/github", delivery.headers, delivery.body);
+  }
+
+  // GitLab's Deployment Hook for environment "staging".
+  http_reply gitlab(const std::string& uuid, const std::string& status, const std::string& token = "gitlab hook token") {
+    const nlohmann::json body{{"object_kind", "deployment"},      {"status", status},
+                              {"deployment_id", 15},              {"environment", "staging"},
+                              {"ref", "v4.2.0"},                  {"short_sha", "279484c0"},
+                              {"deployable_url", "https://gitlab.example.com/acme/shop/-/jobs/1"}};
+    std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"},
+                                                             {"X-Gitlab-Event", "Deployment Hook"},
+                                                             {"X-Gitlab-Token", token}};
+    if (!uuid.empty()) headers.emplace_back("X-Gitlab-Event-UUID", uuid);
+    return http_request(port_, "POST", "/hooks/gitlab", headers, body.dump());
   }
 
 private:
@@ -213,8 +229,8 @@ TEST_CASE("kill -9 while GitHub is being asked: the run is not asked for twice, 
     bot->wait();
   }
   auto bot = s.start_bot();
-  CHECK(bot->wait_for_output("I stopped while asking GitHub Actions to deploy 4.2.0 to alpha, so it may or may not have "
-                             "started. I did not ask again",
+  CHECK(bot->wait_for_output("I cannot tell whether GitHub Actions started deploying 4.2.0 to alpha — the bot stopped or "
+                             "the connection broke while I asked — so I did not ask again",
                              10s));
   std::this_thread::sleep_for(500ms);
   CHECK(s.forge().calls().size() == 1);
@@ -240,6 +256,30 @@ TEST_CASE("deploy run posts a signed request to a release script", "[e2e][pipeli
   const auto body = nlohmann::json::parse(call->body);
   CHECK(body == nlohmann::json{{"release", "4.2.0"}, {"environment", "alpha"}, {"event", "run"}, {"asked_by", "alice"}});
   CHECK(bot->wait_for_output("the release script is deploying 4.2.0 to alpha: https://ci.example.com/job/17", 10s));
+  bot->signal(SIGTERM);
+  CHECK(bot->wait() == 0);
+}
+
+TEST_CASE("GitLab's deployment events carry a deployment to done; a wrong token changes nothing", "[e2e][pipelines]") {
+  pipeline_setup s;
+  auto bot = s.start_bot();
+  open_release(*bot);
+  const auto forged = s.gitlab("u-1", "running", "guessed");
+  CHECK(forged.status == 401);
+  CHECK(forged.body.find("X-Gitlab-Token is not this source's secret token") != std::string::npos);
+  CHECK(s.gitlab("", "running").status == 400);  // no delivery id: a repeat could not be told apart
+  CHECK(count(s.db(), "SELECT count(*) FROM deployments") == 0);
+
+  CHECK(s.gitlab("u-2", "created").status == 200);  // nothing to record yet
+  CHECK(s.gitlab("u-3", "running").status == 200);
+  CHECK(bot->wait_for_output("Deployment of 4.2.0 to alpha started by GitLab CI", 5s));
+  CHECK(bot->wait_for_output("4.2.0 build 279484c is on alpha", 5s));
+  const auto again = s.gitlab("u-3", "running");
+  CHECK(nlohmann::json::parse(again.body).value("duplicate", false));
+  CHECK(s.gitlab("u-4", "success").status == 200);
+  CHECK(bot->wait_for_output("4.2.0 is deployed to alpha", 5s));
+  CHECK(count(s.db(), "SELECT count(*) FROM deployments WHERE outcome = 'succeeded'") == 1);
+  CHECK(text_of(s.db(), "SELECT started_by FROM deployments") == "webhook:gitlab");
   bot->signal(SIGTERM);
   CHECK(bot->wait() == 0);
 }

@@ -107,8 +107,8 @@ TEST_CASE("a release script reports a deployment; every bad request is refused a
   CHECK(early.status == 422);
   CHECK(early.body.find("has no deployment to alpha in progress") != std::string::npos);
   // The release matched: its thread hears about the report it could not record.
-  CHECK(bot->wait_for_output("the release script reported step alpha for 4.2.0, which I could not record: 4.2.0 has "
-                             "no deployment to alpha in progress",
+  CHECK(bot->wait_for_output("the release script reported a step of the deployment of 4.2.0 to alpha, which I could "
+                             "not record: 4.2.0 has no deployment to alpha in progress",
                              5s));
   CHECK(count(s.db(), "SELECT count(*) FROM deployments") == 0);
   CHECK(count(s.db(), "SELECT count(*) FROM audit_log WHERE platform = 'webhook'") == 0);
@@ -209,6 +209,19 @@ TEST_CASE("a QA sign-off is bound to the build it approved: a newer build voids 
   bot->write("/as quinn\napprove 4.2.0 as qa\n/as alice\nstatus 4.2.0\n");
   CHECK(bot->wait_for_output("4.2.0 — qa sign-off of build 1240 approved by @quinn", 5s));
   CHECK(bot->wait_for_output("qa ✓ @quinn (build 1240);", 5s));
+
+  // After a success, a new build is recorded first, then deployed; recording it voids again.
+  CHECK(s.post(pipeline("succeeded"), "b-5").status == 200);
+  bot->write("deploy 4.2.0 alpha start\n");
+  CHECK(bot->wait_for_output("already succeeded on alpha — to deploy a new build there, record it first: build 4.2.0 "
+                             "<build-id> on alpha",
+                             5s));
+  bot->write("build 4.2.0 1250\n");
+  CHECK(bot->wait_for_output("Recorded build 1250 of 4.2.0 on alpha.", 5s));
+  CHECK(bot->wait_for_output("qa sign-off by @quinn voided by build 1240 → 1250", 5s));
+  bot->write("deploy 4.2.0 alpha start\n");
+  CHECK(bot->wait_for_output("Deployment of 4.2.0 to alpha started.", 5s));
+  CHECK(count(s.db(), "SELECT count(*) FROM deployments WHERE environment = 'alpha'") == 3);
   bot->signal(SIGTERM);
   CHECK(bot->wait() == 0);
 }

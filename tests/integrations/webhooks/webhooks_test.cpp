@@ -200,6 +200,17 @@ TEST_CASE("GitHub: workflow runs and deployment statuses become deploy commands"
         "problem 422: the deployment has no release version in field:/deployment/payload/missing");
 
   CHECK(typed(command_of_github_event("ping", R"({"zen":"Keep it logically awesome."})", source)) == "ignored: pong");
+  // A long description is cut whole characters at a time: the command still writes as JSON.
+  source.version_from = "tag";
+  std::string long_text;
+  for (int i = 0; i < 800; ++i) long_text += "é";
+  auto long_status = nlohmann::json::parse(status("failure"));
+  long_status["deployment_status"]["description"] = long_text;
+  const auto cut = command_of_github_event("deployment_status", long_status.dump(), source);
+  REQUIRE(std::holds_alternative<releasebot::commands::deploy_command>(cut));
+  const auto& cut_text = std::get<releasebot::commands::deploy_command>(cut).text;
+  CHECK(cut_text.size() <= 1000);
+  CHECK_NOTHROW(nlohmann::json(cut_text).dump());
   CHECK(typed(command_of_github_event("push", "{}", source)).starts_with("ignored: GitHub's push event"));
   CHECK(typed(command_of_github_event("workflow_run", "{", source)).starts_with("problem 400: the body is not JSON"));
   CHECK(typed(command_of_github_event("workflow_run", R"({"action":"requested"})", source)) ==
