@@ -321,6 +321,9 @@ message status_message(handler_context& ctx, const release_snapshot& snapshot) {
     ctx.name_actor(out, deployment.started_by);
     out.text(", downtime est " + minutes_text(deployment.estimated_downtime) + " / actual " +
               minutes_text(deployment.actual_downtime));
+    if (const auto [steps, last] = ctx.releases.latest_deployment_steps(deployment.id, 1); steps > 0) {
+      out.text(", " + std::to_string(steps) + (steps == 1 ? " step" : " steps") + ", last: ").user_text(last.back().text);
+    }
     if (!deployment.reason.empty()) out.text(" — ").user_text(deployment.reason);
     out.line();
   }

@@ -135,6 +135,7 @@ TEST_CASE("a release script reports a deployment; every bad request is refused a
   // Status names the script, not an id.
   bot->write("status 4.2.0\n");
   CHECK(bot->wait_for_output("by the release script", 5s));
+  CHECK(bot->wait_for_output("1 step, last: migrations applied", 5s));
   bot->signal(SIGTERM);
   CHECK(bot->wait() == 0);
 }
@@ -222,6 +223,40 @@ TEST_CASE("a QA sign-off is bound to the build it approved: a newer build voids 
   bot->write("deploy 4.2.0 alpha start\n");
   CHECK(bot->wait_for_output("Deployment of 4.2.0 to alpha started.", 5s));
   CHECK(count(s.db(), "SELECT count(*) FROM deployments WHERE environment = 'alpha'") == 3);
+  bot->signal(SIGTERM);
+  CHECK(bot->wait() == 0);
+}
+
+TEST_CASE("a client's UAT sign-off is voided by a new build reaching UAT and requested again", "[e2e][webhooks]") {
+  script_setup s;
+  auto bot = s.start_bot();
+  bot->write("open 5.0.0 major Checkout redesign\nadvance 5.0.0 force drill\nadvance 5.0.0 force drill\n"
+             "role @cli add client\n");
+  REQUIRE(bot->wait_for_output("5.0.0 is now in regression", 5s));
+  const auto report = [&](const std::string& environment, const std::string& event, const std::string& build,
+                          const std::string& id) {
+    nlohmann::json body{{"release", "5.0.0"}, {"environment", environment}, {"event", event}};
+    if (!build.empty()) body["build"] = build;
+    return s.post(body, id).status;
+  };
+  CHECK(report("delta", "started", "", "c-1") == 200);
+  CHECK(report("delta", "step", "", "c-2") == 400);  // a step needs its text
+  CHECK(report("delta", "succeeded", "", "c-3") == 200);
+  CHECK(report("uat", "started", "77", "c-4") == 200);
+  CHECK(report("uat", "succeeded", "", "c-5") == 200);
+  bot->write("signoff 5.0.0 client @cli\n");
+  CHECK(bot->wait_for_output("as client — build 77 on uat.", 5s));
+  bot->write("/as cli\napprove 5.0.0 as client UAT passed\n/as alice\n");
+  CHECK(bot->wait_for_output("5.0.0 — client sign-off of build 77 approved by @cli", 5s));
+
+  CHECK(report("uat", "started", "78", "c-6") == 200);
+  CHECK(bot->wait_for_output("client sign-off by @cli voided by build 77 → 78 — asking @cli again", 5s));
+  CHECK(bot->wait_for_output("[DM @cli] Build 78 reached uat after you approved build 77, so your client sign-off no "
+                             "longer counts.",
+                             5s));
+  bot->write("status 5.0.0\n");
+  CHECK(bot->wait_for_output("client pending (approval by @cli voided by build 77 → 78), asked @cli;", 5s));
+  CHECK(bot->wait_for_output("Builds: uat 78;", 5s));
   bot->signal(SIGTERM);
   CHECK(bot->wait() == 0);
 }
