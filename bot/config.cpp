@@ -167,8 +167,7 @@ configuration load_configuration(const std::filesystem::path& file) {
         source.workflows = read_strings(file, *table, where, "workflows", {});
         source.version_from = read_string(file, *table, where, "version_from", source.version_from);
         source.environment_from = read_string(file, *table, where, "environment_from", source.environment_from);
-        const auto forge = source.kind == "github" ? integrations::webhooks::source_kind::github
-                                                   : integrations::webhooks::source_kind::gitlab;
+        const auto forge = *integrations::webhooks::source_kind_named(source.kind);
         if (const auto problem = integrations::webhooks::mapping_problem(forge, source.version_from, false);
             !problem.empty()) {
           fail(file, table->source(), where + ".version_from", problem);

@@ -57,6 +57,16 @@ const std::vector<module_kind>& module_kinds() {
   return kinds;
 }
 
+// The HMAC key of a Standard Webhooks secret read from `variable`, or the fix.
+std::string whsec_key(const std::string& secret, const std::string& variable) {
+  const auto key = integrations::webhooks::secret_key(secret);
+  if (!key) {
+    throw config_error{variable + " is not a whsec_… secret (whsec_ followed by base64) — generate one with: "
+                       "echo whsec_$(openssl rand -base64 32)"};
+  }
+  return *key;
+}
+
 }  // namespace
 
 std::vector<std::unique_ptr<platform_module>> configured_modules(const configuration& config, module_context& context) {
@@ -87,15 +97,10 @@ std::vector<std::unique_ptr<platform_module>> configured_modules(const configura
       source.display_name = hook.display_name;
       source.key = secret;
       source.environments = hook.environments;
+      source.kind = *hooks::source_kind_named(hook.kind);
       if (generic) {
-        const auto key = hooks::secret_key(secret);
-        if (!key) {
-          throw config_error{hook.secret_env + " is not a whsec_… secret (whsec_ followed by base64) — generate one with: "
-                             "echo whsec_$(openssl rand -base64 32)"};
-        }
-        source.key = *key;
+        source.key = whsec_key(secret, hook.secret_env);
       } else {
-        source.kind = hook.kind == "github" ? hooks::source_kind::github : hooks::source_kind::gitlab;
         source.workflows = hook.workflows;
         source.version_from = hook.version_from;
         source.environment_from = hook.environment_from;
@@ -110,9 +115,7 @@ std::vector<std::unique_ptr<platform_module>> configured_modules(const configura
     for (const auto& pipeline : config.pipelines) {
       hooks::pipeline_target target;
       target.environment = pipeline.environment;
-      target.kind = pipeline.kind == "github"   ? hooks::source_kind::github
-                    : pipeline.kind == "gitlab" ? hooks::source_kind::gitlab
-                                                : hooks::source_kind::generic;
+      target.kind = *hooks::source_kind_named(pipeline.kind);
       target.display_name = pipeline.display_name;
       target.url = pipeline.url;
       target.project = pipeline.project;
@@ -125,11 +128,7 @@ std::vector<std::unique_ptr<platform_module>> configured_modules(const configura
                            (pipeline.kind == "generic" ? "whsec_… secret" : "token") + " in the environment variable " +
                            pipeline.secret_env};
       }
-      if (target.kind == hooks::source_kind::generic) {
-        const auto key = hooks::secret_key(target.token);
-        if (!key) throw config_error{pipeline.secret_env + " is not a whsec_… secret (whsec_ followed by base64)"};
-        target.token = *key;
-      }
+      if (target.kind == hooks::source_kind::generic) target.token = whsec_key(target.token, pipeline.secret_env);
       targets.push_back(std::move(target));
     }
     modules.push_back(std::make_unique<hooks::pipeline_runner>(context, std::move(targets)));

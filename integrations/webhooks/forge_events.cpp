@@ -2,6 +2,7 @@
 // deploy command. Forges report the same deployment more than once (a run is requested, then in
 // progress; a deployment status and its workflow run), so these commands tolerate a repeat.
 #include "integrations/net/json_reader.hpp"
+#include "integrations/webhooks/event_words.hpp"
 #include "integrations/webhooks/pipeline_event.hpp"
 
 #include <nlohmann/json.hpp>
@@ -15,19 +16,6 @@ namespace releasebot::integrations::webhooks {
 namespace {
 
 using nlohmann::json;
-
-bool is_word(std::string_view text) {
-  if (text.empty() || text.size() > 64) return false;
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-           c == '_' || c == '+';
-  });
-}
-
-std::string lower(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
 
 // "v4.2.0", "refs/tags/v4.2.0", "release/4.2.0" → "4.2.0"; nullopt when it is no version.
 std::optional<std::string> version_in_ref(std::string_view ref) {
@@ -152,12 +140,6 @@ std::string where_environment_is(const source_settings& source) {
   return source.environment_from;
 }
 
-// The pipeline's name for an environment, in the policy's words.
-std::string mapped(const source_settings& source, const std::string& environment) {
-  const auto found = source.environments.find(environment);
-  return found != source.environments.end() ? found->second : environment;
-}
-
 commands::deploy_command deploy(std::string version, std::string environment, std::string action,
                                 const source_settings& source, const run_facts& run, std::string text = {}) {
   commands::deploy_command command;
@@ -166,12 +148,9 @@ commands::deploy_command deploy(std::string version, std::string environment, st
     command.build = run.commit.substr(0, 7);
   }
   command.version = std::move(version);
-  command.environment = lower(mapped(source, environment));
+  command.environment = lower(mapped_environment(source, environment));
   command.action = std::move(action);
-  for (auto& c : text) {
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  }
-  command.text = net::utf8_prefix(text, 1000);
+  command.text = net::utf8_prefix(one_line(std::move(text)), 1000);
   command.repeat_is_harmless = true;
   return command;
 }
@@ -186,7 +165,7 @@ forge_report run_report(const json& root, const run_facts& run, std::string acti
   }
   const auto version = find_version(root, run, source);
   const auto environment = find_environment(root, run, source);
-  if (!version || !environment || !is_word(mapped(source, *environment))) {
+  if (!version || !environment || !is_word(mapped_environment(source, *environment))) {
     const auto missing = !version ? "no release version in " + where_version_is(source)
                                   : "no environment in " + where_environment_is(source);
     if (!listed) return ignored_event{std::string{kind_of_run} + " '" + run.workflow + "' has " + missing};
@@ -201,7 +180,7 @@ forge_report deployment_report(const json& root, const run_facts& run, std::stri
                                std::string text, const source_settings& source) {
   const auto version = find_version(root, run, source);
   if (!version) return pipeline_problem{"the deployment has no release version in " + where_version_is(source), 422};
-  if (environment.empty() || !is_word(mapped(source, environment))) {
+  if (environment.empty() || !is_word(mapped_environment(source, environment))) {
     return pipeline_problem{"the deployment names no environment I can use ('" + environment + "')", 422};
   }
   if (action.empty()) return ignored_event{"nothing to record yet"};
@@ -271,8 +250,15 @@ forge_report github_deployment_status(const json& root, const source_settings& s
   return deployment_report(root, facts, string_at(*deployment, {"environment"}), command, text, source);
 }
 
-std::string gitlab_failure(std::string_view status, const std::string& url, std::string_view what) {
-  return with_link(std::string{what} + (status == "canceled" ? " was canceled" : " failed"), url);
+// GitLab's pipeline and deployment statuses alike: the deploy action (empty: nothing to record)
+// and, for a failure, its text.
+std::pair<std::string, std::string> gitlab_action(std::string_view status, const std::string& url, std::string_view what) {
+  if (status == "running") return {"start", {}};
+  if (status == "success") return {"done", {}};
+  if (status == "failed" || status == "canceled") {
+    return {"failed", with_link(std::string{what} + (status == "canceled" ? " was canceled" : " failed"), url)};
+  }
+  return {};
 }
 
 forge_report gitlab_pipeline(const json& root, const source_settings& source) {
@@ -285,38 +271,18 @@ forge_report gitlab_pipeline(const json& root, const source_settings& source) {
   if (url.empty() && !string_at(root, {"project", "web_url"}).empty()) {
     url = string_at(root, {"project", "web_url"}) + "/-/pipelines/" + string_at(*attributes, {"id"});
   }
-  std::string command;
-  std::string text;
-  if (status == "running") {
-    command = "start";
-  } else if (status == "success") {
-    command = "done";
-  } else if (status == "failed" || status == "canceled") {
-    command = "failed";
-    text = gitlab_failure(status, url, "the pipeline");
-  } else if (status.empty()) {
-    return pipeline_problem{"object_attributes.status is missing"};
-  }
-  return run_report(root, facts, command, text, source, "pipeline");
+  if (status.empty()) return pipeline_problem{"object_attributes.status is missing"};
+  auto [command, text] = gitlab_action(status, url, "the pipeline");
+  return run_report(root, facts, std::move(command), std::move(text), source, "pipeline");
 }
 
 forge_report gitlab_deployment(const json& root, const source_settings& source) {
   run_facts facts{{}, string_at(root, {"ref"}), {}, nullptr, string_at(root, {"short_sha"})};
   const auto status = string_at(root, {"status"});
   const auto url = string_at(root, {"deployable_url"});
-  std::string command;
-  std::string text;
-  if (status == "running") {
-    command = "start";
-  } else if (status == "success") {
-    command = "done";
-  } else if (status == "failed" || status == "canceled") {
-    command = "failed";
-    text = gitlab_failure(status, url, "the deployment");
-  } else if (status.empty()) {
-    return pipeline_problem{"status is missing"};
-  }
-  return deployment_report(root, facts, string_at(root, {"environment"}), command, text, source);
+  if (status.empty()) return pipeline_problem{"status is missing"};
+  auto [command, text] = gitlab_action(status, url, "the deployment");
+  return deployment_report(root, facts, string_at(root, {"environment"}), std::move(command), std::move(text), source);
 }
 
 }  // namespace

@@ -1,10 +1,9 @@
 #include "integrations/webhooks/pipeline_event.hpp"
 
 #include "integrations/net/json_reader.hpp"
+#include "integrations/webhooks/event_words.hpp"
 
 #include <nlohmann/json.hpp>
-
-#include <cctype>
 
 namespace releasebot::integrations::webhooks {
 
@@ -12,26 +11,14 @@ namespace {
 
 constexpr std::size_t max_text_chars = 1000;
 
-// A version or environment goes into the command as one word.
-bool is_word(std::string_view text) {
-  if (text.empty() || text.size() > 64) return false;
-  for (const char c : text) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-                    c == '_' || c == '+';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-// One line of words: the command grammar ends at a line break.
-std::string one_line(std::string text) {
-  for (auto& c : text) {
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  }
-  return text;
-}
-
 }  // namespace
+
+std::optional<source_kind> source_kind_named(std::string_view name) {
+  if (name == "generic") return source_kind::generic;
+  if (name == "github") return source_kind::github;
+  if (name == "gitlab") return source_kind::gitlab;
+  return std::nullopt;
+}
 
 std::variant<commands::deploy_command, pipeline_problem> command_of_pipeline_event(std::string_view body,
                                                                                   const source_settings& source) {
@@ -55,16 +42,12 @@ std::variant<commands::deploy_command, pipeline_problem> command_of_pipeline_eve
   if (release.empty()) return pipeline_problem{"release is missing (the version, like 4.2.0)"};
   if (!is_word(release)) return pipeline_problem{"release '" + release + "' is not a version"};
   if (environment_in.empty()) return pipeline_problem{"environment is missing"};
-  auto environment = environment_in;
-  if (const auto mapped = source.environments.find(environment); mapped != source.environments.end()) {
-    environment = mapped->second;
-  }
+  const auto environment = mapped_environment(source, environment_in);
   if (!is_word(environment)) return pipeline_problem{"environment '" + environment_in + "' is not one word"};
   if (text.size() > max_text_chars) return pipeline_problem{"text is longer than 1000 characters"};
   commands::deploy_command command;
   command.version = release;
-  command.environment = environment;
-  for (auto& c : command.environment) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  command.environment = lower(environment);
   if (const auto minutes = root.find("downtime_minutes"); minutes != root.end() && !minutes->is_null()) {
     if (!minutes->is_number_integer() || minutes->get<long long>() < 0 || minutes->get<long long>() > 10'000) {
       return pipeline_problem{"downtime_minutes must be a whole number of minutes from 0 to 10000"};

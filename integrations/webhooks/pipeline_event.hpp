@@ -6,6 +6,7 @@
 #include "commands/command.hpp"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -14,6 +15,8 @@
 namespace releasebot::integrations::webhooks {
 
 enum class source_kind { generic, github, gitlab };
+// The kind a configuration names ("generic", "github", "gitlab"), if it is one.
+std::optional<source_kind> source_kind_named(std::string_view name);
 
 struct source_settings {
   std::string name;          // the route: /hooks/<name>
