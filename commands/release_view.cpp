@@ -85,6 +85,18 @@ const storage::build_record* current_build(const release_snapshot& snapshot, std
   return latest;
 }
 
+std::optional<std::pair<std::string, storage::build_record>> bound_build(handler_context& ctx,
+                                                                         const storage::release_record& release,
+                                                                         std::string_view role) {
+  const auto environment = ctx.rules.bound_environment(ctx.type_of(release), role);
+  if (!environment) return std::nullopt;
+  release_snapshot builds_only;
+  builds_only.builds = ctx.releases.builds(release.id);
+  const auto* build = current_build(builds_only, *environment);
+  if (build == nullptr) return std::nullopt;
+  return std::pair{*environment, *build};
+}
+
 const storage::deployment_record* latest_deployment(const release_snapshot& snapshot, std::string_view environment) {
   const storage::deployment_record* latest = nullptr;
   for (const auto& deployment : snapshot.deployments) {

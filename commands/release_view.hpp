@@ -40,6 +40,12 @@ std::vector<role_signoff> signoff_roles(const policy& rules, const release_snaps
 // The build running on an environment (the latest reported), if any.
 const storage::build_record* current_build(const release_snapshot& snapshot, std::string_view environment);
 
+// For a role the policy binds to builds: its environment and the build running there, if any.
+// Reads the release's builds only.
+std::optional<std::pair<std::string, storage::build_record>> bound_build(handler_context& ctx,
+                                                                         const storage::release_record& release,
+                                                                         std::string_view role);
+
 // Asks one person for a role's sign-off: the card with its buttons by DM, and the nudge.
 // `why` (optional) is said first on the card ("Build 1240 reached uat; …").
 storage::row_id request_signoff(handler_context& ctx, const storage::release_record& release, const std::string& role,

@@ -41,11 +41,8 @@ outcome record_decision(handler_context& ctx, storage::release_record& release, 
   const bool retroactive = current != before.end() && current->retroactive;
   const auto requests = ctx.releases.signoff_requests(release.id);
   // A role bound to builds approves the build now on its environment.
-  std::string build;
-  if (const auto environment = ctx.rules.bound_environment(ctx.type_of(release), role)) {
-    const auto snapshot = load_snapshot(ctx, release);
-    if (const auto* current = current_build(snapshot, *environment)) build = current->build;
-  }
+  const auto bound = bound_build(ctx, release, role);
+  const std::string build = bound ? bound->second.build : std::string{};
   ctx.releases.add_signoff_decision(release.id, {0, role, ctx.from.user, approve ? "approved" : "rejected", note,
                                                  retroactive, ctx.from.now, build, std::nullopt});
   ctx.releases.answer_signoff_requests(release.id, role, ctx.from.now);
@@ -101,11 +98,8 @@ storage::row_id request_signoff(handler_context& ctx, const storage::release_rec
   card.text(why.empty() ? "sign off " : "Please sign off ").strong(release.version).text(" (" + type.id);
   if (!release.title.empty()) card.text(" — ").user_text(release.title);
   card.text(") as ").strong(role);
-  if (const auto environment = ctx.rules.bound_environment(type, role)) {
-    const auto snapshot = load_snapshot(ctx, release);
-    if (const auto* build = current_build(snapshot, *environment)) {
-      card.text(" — build ").user_text(build->build).text(" on " + *environment);
-    }
+  if (const auto bound = bound_build(ctx, release, role)) {
+    card.text(" — build ").user_text(bound->second.build).text(" on " + bound->first);
   }
   card.text(".").line();
   card.text("Approve or reject below, or type approve " + release.version + " as " + role + " [note].");
