@@ -53,6 +53,12 @@ void outbox_pump::count(std::string_view result) {
   if (stats_ != nullptr) stats_->add("releasebot_deliveries_total", {{"platform", platform_}, {"result", std::string{result}}});
 }
 
+void outbox_pump::enqueue_thread_notice(const storage::release_record& release, const commands::message& body) {
+  auto notice = commands::addressed(release, body, now_seconds());
+  notice.destination = "thread";
+  storage::outbox{db_}.enqueue(notice);
+}
+
 storage::durability outbox_pump::marks_durability() const {
   return channel_.marks_survive_power_loss() ? storage::durability::power_loss : storage::durability::process_crash;
 }
@@ -242,11 +248,7 @@ void outbox_pump::record_sent(const storage::outbox_message& message,
   storage::transaction tx{db_, marks_durability()};
   storage::outbox{db_}.mark_sent(message.id, now_seconds(), result.reference);
   const bool noticed = release && result.thread_notice;
-  if (noticed) {
-    auto notice = commands::addressed(*release, *result.thread_notice, now_seconds());
-    notice.destination = "thread";
-    storage::outbox{db_}.enqueue(notice);
-  }
+  if (noticed) enqueue_thread_notice(*release, *result.thread_notice);
   if (message.starts_thread && release) {
     storage::release_repository{db_}.set_thread_ref(release->id,
                                                     result.thread_ref.empty() ? result.reference : result.thread_ref);
@@ -270,9 +272,7 @@ void outbox_pump::record_refused(const storage::outbox_message& message,
   // notice that cannot reach the coordinator either is only logged.
   const bool to_thread = message.destination == "direct" && release && message.recipient != release->coordinator;
   if (release && result.thread_notice) {
-    auto notice = commands::addressed(*release, *result.thread_notice, now_seconds());
-    notice.destination = "thread";
-    storage::outbox{db_}.enqueue(notice);
+    enqueue_thread_notice(*release, *result.thread_notice);
   } else if (release && !told_before && (to_thread || message.destination != "direct")) {
     const auto fix = result.fix.empty() ? "the platform refused it (" + result.reason + ")" : result.fix;
     commands::message_builder notice{commands::message_kind::error};

@@ -52,6 +52,8 @@ private:
   boost::asio::awaitable<bool> deliver(const storage::outbox_message& message, const std::string& conversation);
   void hold(const std::string& conversation, clock::duration wait);
   storage::durability marks_durability() const;
+  // Inside the caller's transaction: a channel's notice for the release's thread.
+  void enqueue_thread_notice(const storage::release_record& release, const commands::message& body);
   clock::duration pacing_wait(const std::string& conversation);
   void record_sent(const storage::outbox_message& message, const std::optional<storage::release_record>& release,
                    const delivery_result& result);

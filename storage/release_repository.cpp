@@ -350,6 +350,15 @@ void release_repository::add_deployment_step(row_id deployment_id, const deploym
       .execute();
 }
 
+namespace {
+
+// A row of SELECT text, reported_by, reported_at FROM deployment_steps.
+deployment_step_record step_of_row(const statement& row) {
+  return deployment_step_record{row.column_text(0), row.column_text(1), from_iso(row.column_text(2))};
+}
+
+}  // namespace
+
 std::pair<std::int64_t, std::vector<deployment_step_record>> release_repository::latest_deployment_steps(
     row_id deployment_id, int limit) {
   auto total = db_.prepare("SELECT count(*) FROM deployment_steps WHERE deployment_id = ?");
@@ -361,9 +370,7 @@ std::pair<std::int64_t, std::vector<deployment_step_record>> release_repository:
       "WHERE deployment_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id");
   query.bind(1, deployment_id);
   query.bind(2, static_cast<std::int64_t>(limit));
-  return {count, read_all<deployment_step_record>(query, [](const statement& row) {
-            return deployment_step_record{row.column_text(0), row.column_text(1), from_iso(row.column_text(2))};
-          })};
+  return {count, read_all<deployment_step_record>(query, step_of_row)};
 }
 
 void release_repository::set_deployment_build(row_id deployment_id, std::string_view build) {
@@ -391,9 +398,7 @@ std::vector<deployment_step_record> release_repository::deployment_steps(row_id 
   auto query = db_.prepare(
       "SELECT text, reported_by, reported_at FROM deployment_steps WHERE deployment_id = ? ORDER BY id");
   query.bind(1, deployment_id);
-  return read_all<deployment_step_record>(query, [](const statement& row) {
-    return deployment_step_record{row.column_text(0), row.column_text(1), from_iso(row.column_text(2))};
-  });
+  return read_all<deployment_step_record>(query, step_of_row);
 }
 
 void release_repository::add_incident(row_id id, const incident_record& incident) {
