@@ -23,6 +23,7 @@ using releasebot::testing::free_port;
 using releasebot::testing::http_reply;
 using releasebot::testing::http_request;
 using releasebot::testing::running_process;
+using releasebot::testing::start_http_bot;
 using releasebot::testing::temp_dir;
 using releasebot::testing::text_of;
 
@@ -61,21 +62,13 @@ public:
   std::string config() const { return dir_.file("releasebot.toml"); }
 
   std::unique_ptr<running_process> start_bot() {
-    ::unsetenv("SLACK_APP_TOKEN");
-    ::unsetenv("SLACK_BOT_TOKEN");
-    ::unsetenv("MICROSOFT_APP_ID");
     ::setenv("RELEASEBOT_TEST_GITHUB_SECRET", github_secret.c_str(), 1);
     ::setenv("RELEASEBOT_TEST_GITHUB_TOKEN", "ghp_test_token", 1);
     ::setenv("RELEASEBOT_TEST_GITLAB_TOKEN", "glptt-trigger", 1);
     ::setenv("RELEASEBOT_TEST_SCRIPT_SECRET", script_secret.c_str(), 1);
     ::setenv("RELEASEBOT_TEST_GITLAB_HOOK_TOKEN", "gitlab hook token", 1);
     ::setenv("SSL_CERT_FILE", forge_.ca_file().c_str(), 1);
-    auto bot = std::make_unique<running_process>(
-        std::vector<std::string>{RELEASEBOT_BINARY, "run", "--db", db(), "--config", config(), "--log-level", "info"});
-    for (int i = 0; i < 100 && http_request(port_, "GET", "/healthz").status != 200; ++i) {
-      std::this_thread::sleep_for(30ms);
-    }
-    return bot;
+    return start_http_bot(RELEASEBOT_BINARY, db(), config(), port_);
   }
 
   // GitHub telling the bot about run `run` of the Deploy workflow.

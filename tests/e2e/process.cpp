@@ -16,6 +16,7 @@
 #include <sstream>
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 extern char** environ;
 
@@ -241,6 +242,19 @@ int running_process::wait() {
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+std::unique_ptr<running_process> start_http_bot(const std::string& binary, const std::string& db,
+                                                const std::string& config, unsigned short port) {
+  ::unsetenv("SLACK_APP_TOKEN");
+  ::unsetenv("SLACK_BOT_TOKEN");
+  ::unsetenv("MICROSOFT_APP_ID");
+  auto bot = std::make_unique<running_process>(
+      std::vector<std::string>{binary, "run", "--db", db, "--config", config, "--log-level", "info"});
+  for (int i = 0; i < 100 && http_request(port, "GET", "/healthz").status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{30});
+  }
+  return bot;
 }
 
 }  // namespace releasebot::testing

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -78,5 +79,10 @@ private:
   std::string out_;
   std::string err_;
 };
+
+// `binary run` with no Slack or Teams credentials in the environment (the HTTP server, webhooks
+// and pipelines only), returned once its /healthz on `port` answers (or after 3 s).
+std::unique_ptr<running_process> start_http_bot(const std::string& binary, const std::string& db,
+                                                const std::string& config, unsigned short port);
 
 }  // namespace releasebot::testing

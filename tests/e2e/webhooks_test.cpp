@@ -18,6 +18,7 @@ using releasebot::testing::free_port;
 using releasebot::testing::http_reply;
 using releasebot::testing::http_request;
 using releasebot::testing::running_process;
+using releasebot::testing::start_http_bot;
 using releasebot::testing::temp_dir;
 using releasebot::testing::text_of;
 namespace hooks = releasebot::integrations::webhooks;
@@ -40,16 +41,8 @@ public:
   std::string config() const { return dir_.file("releasebot.toml"); }
 
   std::unique_ptr<running_process> start_bot() {
-    ::unsetenv("SLACK_APP_TOKEN");
-    ::unsetenv("SLACK_BOT_TOKEN");
-    ::unsetenv("MICROSOFT_APP_ID");
     ::setenv("RELEASEBOT_TEST_HOOK_SECRET", secret.c_str(), 1);
-    auto bot = std::make_unique<running_process>(
-        std::vector<std::string>{RELEASEBOT_BINARY, "run", "--db", db(), "--config", config(), "--log-level", "info"});
-    for (int i = 0; i < 100 && http_request(port_, "GET", "/healthz").status != 200; ++i) {
-      std::this_thread::sleep_for(30ms);
-    }
-    return bot;
+    return start_http_bot(RELEASEBOT_BINARY, db(), config(), port_);
   }
 
   // A signed POST, as the README's script sends it; `id` repeats for a redelivery.
